@@ -1,0 +1,57 @@
+"""The FastAPI application: routers, error mapping, the runtime's life."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tianwang.api import errors, events, health, lists, records
+from tianwang.config import Settings
+from tianwang.events import EventIn
+from tianwang.ingest.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """An app over a runtime it opens (and closes) itself, or one given by the caller."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        own = runtime is None
+        app.state.runtime = runtime or Runtime.open(settings or Settings.from_env())
+        yield
+        if own:
+            app.state.runtime.close()
+
+    app = FastAPI(
+        title="tianwang",
+        version="0.1.0",
+        description="Real-time anti-fraud decisions for consumer-credit lenders.",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    errors.install(app)
+    for module in (events, records, lists, health):
+        app.include_router(module.router)
+    _document_event_schema(app)
+    return app
+
+
+def _document_event_schema(app: FastAPI) -> None:
+    from pydantic import TypeAdapter
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        defs = TypeAdapter(EventIn).json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs.pop("$defs", {}))
+        components["Event"] = defs
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -1,0 +1,74 @@
+"""POST /v1/events and /v1/events/batch: the decision is the answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Request
+
+from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.reply import reply
+from tianwang.api.errors import ApiError, error_payload
+from tianwang.ingest.runtime import Tenant
+from tianwang.ingest.walk import accept
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+EVENT_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+    }
+}
+
+
+def render(decision: dict, *, with_values: bool = False) -> dict:
+    out = {k: v for k, v in decision.items() if k != "values"}
+    if with_values:
+        out["values"] = decision["values"]
+    return out
+
+
+@router.post("", openapi_extra=EVENT_DOC, summary="Send one event; the answer is its decision")
+async def post_event(request: Request, who: Tenant = Depends(tenant)) -> Response:
+    raw = await json_body(request)
+    accepted = accept(runtime(request), who, raw)
+    if accepted.future is not None:
+        await asyncio.wrap_future(accepted.future)
+    status = 200 if accepted.decision["duplicate"] else 201
+    return reply(render(accepted.decision), status_code=status)
+
+
+@router.post("/batch", summary="Send up to max_batch events; each gets its own result")
+async def post_batch(request: Request, who: Tenant = Depends(tenant)) -> Response:
+    rt = runtime(request)
+    raw = await json_body(request)
+    items = raw.get("events") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise ApiError(422, "invalid_batch", "send {\"events\": [ ... ]}", [{"field": "events", "message": "must be a list"}])
+    if not items:
+        raise ApiError(422, "invalid_batch", "events: the batch is empty")
+    if len(items) > rt.settings.max_batch:
+        raise ApiError(413, "batch_too_large", f"events: at most {rt.settings.max_batch} events in one batch")
+    results: list[dict | None] = [None] * len(items)
+    pending = []
+    for i, item in enumerate(items):
+        try:
+            accepted = accept(rt, who, item)
+        except Exception as exc:  # noqa: BLE001 — each item answers for itself
+            status, payload = error_payload(exc)
+            results[i] = {"index": i, "status": status, **payload}
+            continue
+        pending.append((i, accepted))
+    for i, accepted in pending:
+        try:
+            if accepted.future is not None:
+                await asyncio.wrap_future(accepted.future)
+            status = 200 if accepted.decision["duplicate"] else 201
+            results[i] = {"index": i, "status": status, "decision": render(accepted.decision)}
+        except Exception as exc:  # noqa: BLE001
+            status, payload = error_payload(exc)
+            results[i] = {"index": i, "status": status, **payload}
+    ok = sum(1 for r in results if r and r["status"] < 300)
+    return reply({"accepted": ok, "failed": len(items) - ok, "results": results}, status_code=200)

@@ -1,0 +1,37 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from tianwang.api.deps import runtime
+from tianwang.api.reply import reply
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> Response:
+    return reply({"status": "ok"})
+
+
+@router.get("/readyz", summary="Every dependency answers; which one does not")
+def readyz(request: Request) -> Response:
+    checks = {}
+    try:
+        with runtime(request).db.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"down: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return reply({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus text format")
+def metrics(request: Request) -> Response:
+    rt = runtime(request)
+    rt.metrics.state_series.set(rt.state.stats().series)
+    return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,59 @@
+"""Reading what was decided: one decision, a customer's timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+
+from tianwang.api.deps import runtime, tenant
+from tianwang.api.reply import reply
+from tianwang.api.errors import ApiError
+from tianwang.errors import NotFound
+from tianwang.events import to_ms
+from tianwang.ingest.runtime import Tenant, decision_from_row
+from tianwang.store import decisions as decision_repo
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+
+@router.get("/decisions/{event_id}", summary="The decision given for an event, with the values it used")
+def get_decision(event_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    with runtime(request).db.connect() as conn:
+        row = decision_repo.get_decision(conn, tenant=who.id, event_id=event_id)
+    if row is None:
+        raise NotFound(f"no decision for event_id {event_id!r}")
+    return reply(decision_from_row(row))
+
+
+@router.get("/customers/{customer_id}/timeline", summary="A customer's events and decisions, newest first")
+def timeline(
+    customer_id: str,
+    request: Request,
+    who: Tenant = Depends(tenant),
+    limit: int = Query(100, ge=1, le=1000),
+    before: datetime | None = Query(None, description="only events that occurred before this time (for the next page)"),
+) -> Response:
+    if before is not None and before.tzinfo is None:
+        raise ApiError(422, "invalid_query", "before: must carry a timezone")
+    with runtime(request).db.connect() as conn:
+        rows = decision_repo.customer_timeline(
+            conn, tenant=who.id, customer_id=customer_id, limit=limit, before_ts=to_ms(before) if before else None
+        )
+    items = [_item(r) for r in rows]
+    next_before = items[-1]["occurred_at"] if len(items) == limit else None
+    return reply({"customer_id": customer_id, "items": items, "next_before": next_before})
+
+
+def _item(row: dict) -> dict:
+    payload = dict(row.get("payload") or {})
+    return {
+        "event_id": row["event_id"],
+        "scene": row["scene"],
+        "occurred_at": payload.get("occurred_at"),
+        "event": payload,
+        "outcome": row.get("outcome"),
+        "score": row.get("score"),
+        "reasons": [r["code"] for r in row.get("reasons") or []],
+    }

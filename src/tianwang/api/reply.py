@@ -1,0 +1,13 @@
+"""JSON responses encoded by orjson: one place for the wire encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi.responses import Response
+
+
+def reply(data: Any, status_code: int = 200, headers: dict | None = None) -> Response:
+    """A JSON response (datetimes as ISO 8601)."""
+    return Response(orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json")

@@ -1,0 +1,256 @@
+"""The one entry point: `tianwang serve | demo | replay | policy … | lists … | tenants …`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from tianwang.config import Settings, settings_help
+from tianwang.errors import TianwangError
+
+console = Console(stderr=True)
+
+
+def _settings(data_dir: Path | None, db: str | None) -> Settings:
+    return Settings.from_env(data_dir=data_dir, db=db)
+
+
+def _runtime(data_dir: Path | None, db: str | None, **kw):
+    from tianwang.ingest.runtime import Runtime
+
+    rt = Runtime.open(_settings(data_dir, db), **kw)
+    if rt.demo_key:
+        console.print(f"[bold green]Created tenant `demo`[/]; its API key (shown once): [bold]{rt.demo_key}[/]")
+    return rt
+
+
+data_dir_opt = click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (TIANWANG_DATA_DIR).")
+db_opt = click.option("--db", help="Records database URL, e.g. postgresql://… (TIANWANG_DB); default SQLite.")
+tenant_opt = click.option("--tenant", default="demo", show_default=True, help="Tenant id.")
+
+
+@click.group(epilog="Settings (environment): " + "; ".join(f"{n} — {h}" for n, _, h in settings_help()))
+def main() -> None:
+    """tianwang: real-time anti-fraud decisions for consumer-credit lenders."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@data_dir_opt
+@db_opt
+def serve(host: str, port: int, data_dir: Path | None, db: str | None) -> None:
+    """Run the HTTP API on the embedded default (or the database given)."""
+    import uvicorn
+
+    from tianwang.api.app import create_app
+
+    rt = _runtime(data_dir, db)
+    console.print(f"tianwang listening on http://{host}:{port}  (data: {rt.settings.data_dir}, API docs at /docs)")
+    try:
+        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        rt.close()
+
+
+@main.command()
+@click.option("--port", default=8765, show_default=True, type=int)
+@data_dir_opt
+def demo(port: int, data_dir: Path | None) -> None:
+    """Start a server on a fresh data folder and send it sample traffic over HTTP."""
+    from tianwang.demo import run_demo
+
+    sys.exit(run_demo(port=port, data_dir=data_dir))
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="Send over HTTP to this server instead of deciding in process.")
+@click.option("--api-key", envvar="TIANWANG_API_KEY", help="API key for --url.")
+@click.option("--stop-on-error", is_flag=True, help="Stop at the first bad line instead of reporting and skipping it.")
+@tenant_opt
+@data_dir_opt
+@db_opt
+def replay(log: Path, url: str | None, api_key: str | None, stop_on_error: bool, tenant: str, data_dir, db) -> None:
+    """Send a JSONL event log through the pipeline, with a progress bar and a final table."""
+    from tianwang.replay import replay_http, replay_local
+
+    if url:
+        if not api_key:
+            raise click.UsageError("--url needs --api-key (or TIANWANG_API_KEY)")
+        summary = replay_http(log, url=url, api_key=api_key, stop_on_error=stop_on_error, console=console)
+    else:
+        rt = _runtime(data_dir, db, background=False)
+        try:
+            summary = replay_local(rt, log, tenant=tenant, stop_on_error=stop_on_error, console=console)
+        finally:
+            rt.close()
+    summary.print(console)
+    sys.exit(1 if summary.bad_lines and stop_on_error else 0)
+
+
+@main.group()
+def policy() -> None:
+    """Validate, publish, diff and roll back policy bundles."""
+
+
+@policy.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def validate(folder: Path) -> None:
+    """Parse and compile a bundle; print its summary (exit 1 with the reason if it is invalid)."""
+    from tianwang.policy.bundle import load_bundle
+
+    bundle = _or_exit(lambda: load_bundle(folder))
+    _print_summary(bundle.summary())
+
+
+@policy.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--note", default="", help="Why this version (kept in the audit log).")
+@click.option("--actor", default="cli", show_default=True)
+@tenant_opt
+@data_dir_opt
+@db_opt
+def publish(folder: Path, note: str, actor: str, tenant: str, data_dir, db) -> None:
+    """Store a bundle as the tenant's next version and make it live (servers reload it)."""
+    from tianwang.policy import versions
+
+    engine = _engine(data_dir, db)
+    with engine.begin() as conn:
+        version, bundle = _or_exit(lambda: versions.publish_folder(conn, tenant=tenant, folder=folder, actor=actor, note=note))
+    console.print(f"[green]published[/] {bundle.name} as version {version} for tenant {tenant}")
+    _print_summary(bundle.summary())
+
+
+@policy.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@tenant_opt
+@data_dir_opt
+@db_opt
+def diff(folder: Path, tenant: str, data_dir, db) -> None:
+    """What a bundle changes against the tenant's live version."""
+    from tianwang.policy import versions
+    from tianwang.policy.bundle import read_files
+
+    engine = _engine(data_dir, db)
+    with engine.connect() as conn:
+        head = versions.live(conn, tenant=tenant)
+    new = _or_exit(lambda: read_files(folder))
+    click.echo(versions.diff(head["files"] if head else {}, new), nl=False)
+
+
+@policy.command()
+@click.option("--to", "to", type=int, help="The version to make live again (default: the previous one).")
+@click.option("--actor", default="cli", show_default=True)
+@tenant_opt
+@data_dir_opt
+@db_opt
+def rollback(to: int | None, actor: str, tenant: str, data_dir, db) -> None:
+    """Make an earlier version live again (published as a new version)."""
+    from tianwang.policy import versions
+
+    engine = _engine(data_dir, db)
+    with engine.begin() as conn:
+        new, source = _or_exit(lambda: versions.rollback(conn, tenant=tenant, actor=actor, to=to))
+    console.print(f"[green]rolled back[/]: version {new} is version {source}'s policy")
+
+
+@policy.command(name="versions")
+@tenant_opt
+@data_dir_opt
+@db_opt
+def list_versions(tenant: str, data_dir, db) -> None:
+    """The tenant's versions, newest first."""
+    from tianwang.store import policies as policy_repo
+
+    engine = _engine(data_dir, db)
+    with engine.connect() as conn:
+        rows = policy_repo.list_versions(conn, tenant=tenant)
+    click.echo("version  name  checksum  published  by  note")
+    for r in sorted(rows, key=lambda r: -r["version"]):
+        click.echo(f"{r['version']}  {r['name']}  {r['checksum'][:12]}  {str(r['published_at'])[:19]}  {r['published_by']}  {r['note'] or ''}")
+
+
+@main.group(name="lists")
+def lists_group() -> None:
+    """Black, grey and white lists."""
+
+
+@lists_group.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="cli", show_default=True)
+@tenant_opt
+@data_dir_opt
+@db_opt
+def import_lists(file: Path, actor: str, tenant: str, data_dir, db) -> None:
+    """Import a CSV (list_type,entity,value,reason[,source][,expires_at]); all lines or none."""
+    from tianwang.lists import ops
+
+    rt = _runtime(data_dir, db, background=False)
+    try:
+        n = _or_exit(lambda: ops.import_csv(rt, tenant=tenant, path=file, actor=actor))
+    finally:
+        rt.close()
+    console.print(f"[green]imported[/] {n} entries for tenant {tenant}")
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants (one per lender) and their API keys."""
+
+
+@tenants.command(name="create")
+@click.argument("tenant_id")
+@click.option("--name", required=True)
+@data_dir_opt
+@db_opt
+def create_tenant(tenant_id: str, name: str, data_dir, db) -> None:
+    """Create a tenant and print its API key (shown once)."""
+    import re
+    import secrets
+
+    from tianwang.ingest.runtime import hash_key
+    from tianwang.store import audit as audit_repo
+    from tianwang.store import tenants as tenant_repo
+
+    if not re.match(r"^[a-z][a-z0-9_-]{1,63}$", tenant_id):
+        raise click.BadParameter("lower-case letters, digits, - and _, starting with a letter", param_hint="TENANT_ID")
+    engine = _engine(data_dir, db)
+    key = f"tw_{secrets.token_urlsafe(24)}"
+    with engine.begin() as conn:
+        if tenant_repo.get_tenant(conn, id=tenant_id) is not None:
+            raise click.ClickException(f"tenant {tenant_id} exists")
+        tenant_repo.create_tenant(conn, id=tenant_id, name=name, api_key_hash=hash_key(key))
+        audit_repo.append_audit(conn, tenant=tenant_id, actor="cli", action="tenant.create", target=tenant_id, detail={})
+    click.echo(key)
+
+
+def _engine(data_dir, db):
+    from tianwang.store.db import make_engine, migrate
+
+    settings = _settings(data_dir, db)
+    engine = make_engine(settings.db, settings.data_dir)
+    migrate(engine)
+    return engine
+
+
+def _or_exit(fn):
+    try:
+        return fn()
+    except (TianwangError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
+
+
+def _print_summary(summary: dict) -> None:
+    click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

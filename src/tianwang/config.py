@@ -1,0 +1,65 @@
+"""Settings: every knob tianwang reads, with its default and help, from TIANWANG_* variables.
+
+Nothing else in the code reads the environment. `docs/settings.md` lists these (a test
+keeps it in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(Path("tianwang-data"), "Folder for the embedded database, state checkpoints and the PII key.")
+    db: str | None = _setting(None, "Records database URL (postgresql://…); unset means SQLite under the data dir.")
+    api_key: str | None = _setting(None, "API key of the `demo` tenant created on first start; random when unset.")
+    pii_key: str | None = _setting(None, "Key for the keyed hashes of personal data; generated into the data dir when unset.")
+    timezone: str = _setting("Asia/Shanghai", "Clock for the `hour` and `weekday` event fields.")
+    policy_dir: Path | None = _setting(None, "Bundle published on first start when a tenant has no policy; default: the shipped policies/default.")
+    max_body_bytes: int = _setting(256 * 1024, "Largest request body accepted (413 above).")
+    max_batch: int = _setting(500, "Most events in one POST /v1/events/batch.")
+    checkpoint_every_s: float = _setting(60.0, "Seconds between checkpoints of the online window state.")
+    log_level: str = _setting("info", "Log level of the server.")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read TIANWANG_<NAME> for every setting; keyword overrides (from CLI flags) win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"TIANWANG_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _convert(kind: Any, raw: str, name: str) -> Any:
+    kind = str(kind)
+    try:
+        if "Path" in kind:
+            return Path(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise SystemExit(f"TIANWANG_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def settings_help() -> list[tuple[str, str, str]]:
+    """(env var, default, help) for every setting, for the docs and `tianwang --help`."""
+    def shown(value: Any) -> str:
+        return "unset" if value is None else str(value)
+
+    return [(f"TIANWANG_{f.name.upper()}", shown(f.default), f.metadata["help"]) for f in fields(Settings)]

@@ -1,0 +1,295 @@
+"""The running platform: database, writer, online state, lists, live bundles, tenants.
+
+`Runtime.open(settings)` brings everything up in order (migrations, the PII key, the demo
+tenant, the live policy of each tenant, lists, the window state from its checkpoint plus
+the tail of the event log) and `close()` drains and checkpoints. The walk (`walk.py`)
+reads from it; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from tianwang.config import Settings
+from tianwang.events import Hasher, from_ms
+from tianwang.ingest.metrics import Metrics
+from tianwang.lists.service import ListIndex
+from tianwang.policy import versions
+from tianwang.policy.bundle import Bundle, compile_bundle
+from tianwang.state.memory import MemoryState
+from tianwang.store import audit as audit_repo
+from tianwang.store import decisions as decision_repo
+from tianwang.store import events as event_repo
+from tianwang.store import lists as list_repo
+from tianwang.store import tenants as tenant_repo
+from tianwang.store.db import make_engine, migrate
+from tianwang.store.schema import events as events_table
+from tianwang.store.writer import GroupCommitWriter
+from tianwang.variables.offline import backfill
+
+log = logging.getLogger("tianwang")
+DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "policies" / "default"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.log = log
+        self.walk_lock = threading.RLock()  # re-entrant: a commit callback may run inline
+        self.inflight: dict[tuple[str, str], Any] = {}
+        self.metrics = Metrics()
+        self.lists = ListIndex()
+        self.state = MemoryState()
+        self.timezone = ZoneInfo(settings.timezone)
+        self._bundles: dict[str, tuple[Bundle, int | None]] = {}
+        self._tenants_by_key: dict[str, Tenant] = {}
+        self._last_seq = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.demo_key: str | None = None
+
+    # ------------------------------------------------------------------ start / stop
+
+    @classmethod
+    def open(cls, settings: Settings, *, background: bool = True) -> "Runtime":
+        rt = cls(settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        rt.db = make_engine(settings.db, settings.data_dir)
+        migrate(rt.db)
+        rt.hasher = Hasher(rt._pii_key())
+        rt._ensure_demo_tenant()
+        rt._load_tenants()
+        rt.reload_policies()
+        with rt.db.connect() as conn:
+            rt.lists.load(list_repo.all_entries(conn))
+        rt._restore_state()
+        rt.writer = GroupCommitWriter(rt.db)
+        if background:
+            rt._spawn(rt._watch_policies, "policy-watch")
+            rt._spawn(rt._checkpoint_loop, "checkpoint")
+        return rt
+
+    def close(self) -> None:
+        """Drain the writer, checkpoint the state, stop background threads."""
+        self._stop.set()
+        self.writer.close()
+        self.checkpoint()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.db.dispose()
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _pii_key(self) -> bytes:
+        if self.settings.pii_key:
+            return self.settings.pii_key.encode()
+        path = self.settings.data_dir / "pii.key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def _ensure_demo_tenant(self) -> None:
+        with self.db.begin() as conn:
+            if tenant_repo.get_tenant(conn, id="demo") is not None:
+                if self.settings.api_key:
+                    tenant_repo.set_api_key_hash(conn, id="demo", api_key_hash=hash_key(self.settings.api_key))
+                return
+            key = self.settings.api_key or f"tw_{secrets.token_urlsafe(24)}"
+            tenant_repo.create_tenant(conn, id="demo", name="Demo lender", api_key_hash=hash_key(key))
+            audit_repo.append_audit(conn, tenant="demo", actor="system", action="tenant.create", target="demo", detail={})
+            self.demo_key = key
+
+    def _load_tenants(self) -> None:
+        with self.db.connect() as conn:
+            rows = tenant_repo.list_tenants(conn)
+        self._tenants_by_key = {r["api_key_hash"]: Tenant(r["id"], r["name"]) for r in rows}
+
+    def tenant_for_key(self, api_key: str) -> Tenant | None:
+        found = self._tenants_by_key.get(hash_key(api_key))
+        if found is None:  # a tenant created by another process since we started
+            self._load_tenants()
+            found = self._tenants_by_key.get(hash_key(api_key))
+        return found
+
+    # ------------------------------------------------------------------ policies
+
+    def bundle(self, tenant_id: str) -> tuple[Bundle, int | None]:
+        try:
+            return self._bundles[tenant_id]
+        except KeyError:
+            self.reload_policies()
+            return self._bundles[tenant_id]
+
+    def reload_policies(self) -> None:
+        """Make each tenant's highest stored version live (publishing the default first if none)."""
+        with self.db.connect() as conn:
+            tenants = [r["id"] for r in tenant_repo.list_tenants(conn)]
+        for tenant_id in tenants:
+            with self.db.begin() as conn:
+                head = versions.live(conn, tenant=tenant_id)
+                if head is None:
+                    folder = self.settings.policy_dir or DEFAULT_POLICY
+                    versions.publish_folder(conn, tenant=tenant_id, folder=folder, actor="system", note="first start")
+                    head = versions.live(conn, tenant=tenant_id)
+            current = self._bundles.get(tenant_id)
+            if current is not None and current[1] == head["version"]:
+                continue
+            bundle = compile_bundle(head["files"])
+            with self.walk_lock:
+                self._backfill_new_streams(tenant_id, bundle)
+                self._bundles[tenant_id] = (bundle, head["version"])
+            log.info("tenant %s: policy version %s live", tenant_id, head["version"])
+
+    def _backfill_new_streams(self, tenant_id: str, bundle: Bundle) -> None:
+        if tenant_id not in self._bundles or not hasattr(self, "writer"):
+            return
+        old = {s.id for s in self._bundles[tenant_id][0].streams}
+        fresh = bundle.streams.subset(s.id for s in bundle.streams if s.id not in old)
+        if len(fresh):
+            self.writer.flush()
+            records = (row["payload"] for row in event_repo.iter_events(self.db, tenant=tenant_id))
+            n = backfill(fresh, records, state=self.state, tenant_of=lambda _: tenant_id)
+            log.info("tenant %s: %d new window streams filled from %d stored events", tenant_id, len(fresh), n)
+
+    def _watch_policies(self) -> None:
+        while not self._stop.wait(2.0):
+            try:
+                self.reload_policies()
+            except Exception:  # noqa: BLE001 — a bad stored version must not stop the server
+                log.exception("policy reload failed; the live versions stay")
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def _checkpoint_path(self) -> Path:
+        return self.settings.data_dir / "state.ckpt"
+
+    def _restore_state(self) -> None:
+        """Checkpoint + the log after it; or the whole log when there is no usable checkpoint."""
+        started = time.perf_counter()
+        after = 0
+        if self._checkpoint_path.exists():
+            try:
+                self.state, after = MemoryState.load(self._checkpoint_path)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("state checkpoint unusable (%s); rebuilding from the event log", exc)
+                self.state, after = MemoryState(), 0
+        with self.db.connect() as conn:
+            self._last_seq = conn.execute(select(events_table.c.seq).order_by(events_table.c.seq.desc()).limit(1)).scalar() or 0
+        replayed = 0
+        for row in event_repo.iter_events(self.db, after_seq=after):
+            bundle = self._bundles.get(row["tenant"])
+            if bundle is not None:
+                bundle[0].streams.update(row["payload"], tenant=row["tenant"], state=self.state, token=row["event_id"])
+            replayed += 1
+        if replayed:
+            log.info("state restored: %d events replayed after seq %d in %.1fs", replayed, after, time.perf_counter() - started)
+
+    def committed(self, seq: int) -> None:
+        if seq > self._last_seq:
+            self._last_seq = seq
+
+    def checkpoint(self) -> None:
+        """Write the window state as of the last committed event (nothing in flight)."""
+        with self.walk_lock:
+            self.writer.flush()
+            self.state.checkpoint(self._checkpoint_path, self._last_seq)
+
+    def _checkpoint_loop(self) -> None:
+        while not self._stop.wait(self.settings.checkpoint_every_s):
+            try:
+                self.checkpoint()
+            except Exception:  # noqa: BLE001
+                log.exception("checkpoint failed")
+
+    # ------------------------------------------------------------------ records
+
+    def stored_decision(self, tenant_id: str, event_id: str) -> tuple[dict, str] | None:
+        with self.db.connect() as conn:
+            event = event_repo.get_event(conn, tenant=tenant_id, event_id=event_id)
+            if event is None:
+                return None
+            row = decision_repo.get_decision(conn, tenant=tenant_id, event_id=event_id)
+        return decision_from_row(row), event["body_hash"]
+
+    def event_row(self, tenant_id: str, record: dict, body_hash: str) -> dict:
+        return {
+            "tenant": tenant_id,
+            "event_id": record["event_id"],
+            "scene": record["scene"],
+            "customer_id": record["customer_id"],
+            "ts": record["ts"],
+            "body_hash": body_hash,
+            "payload": record,
+            "received_at": datetime.now(timezone.utc),
+        }
+
+    def decision_row(self, tenant_id: str, record: dict, d: dict) -> dict:
+        return {
+            "tenant": tenant_id,
+            "event_id": record["event_id"],
+            "scene": record["scene"],
+            "customer_id": record["customer_id"],
+            "ts": record["ts"],
+            "outcome": d["outcome"],
+            "score": d["score"],
+            "reasons": d["reasons"],
+            "interventions": d["interventions"],
+            "values": d["values"],
+            "policy_version": d["policy_version"],
+            "strategy": d["strategy"],
+            "shadow": d["shadow"],
+            "delay_until": d["delay_until"],
+            "fallback": d["fallback"],
+            "latency_us": int(d["latency_ms"] * 1000),
+            "decided_at": datetime.now(timezone.utc),
+        }
+
+
+def decision_from_row(row: dict) -> dict:
+    """A stored decision in the shape POST /v1/events answers with."""
+    version = row["policy_version"]
+    return {
+        "event_id": row["event_id"],
+        "scene": row["scene"],
+        "customer_id": row["customer_id"],
+        "occurred_at": from_ms(row["ts"]).isoformat().replace("+00:00", "Z"),
+        "outcome": row["outcome"],
+        "score": row["score"],
+        "reasons": row["reasons"],
+        "interventions": row["interventions"],
+        "delay_until": row["delay_until"],
+        "strategy": row["strategy"],
+        "policy_version": version,
+        "strategy_version": f"{row['strategy']}@{version}" if row["strategy"] else None,
+        "shadow": row["shadow"] or [],
+        "fallback": row["fallback"],
+        "values": row["values"],
+        "latency_ms": row["latency_us"] / 1000,
+        "duplicate": False,
+    }

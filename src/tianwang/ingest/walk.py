@@ -1,0 +1,172 @@
+"""The walk every event takes, in one function that reads top to bottom.
+
+`accept` validates, dedupes, enriches, computes variables, decides, updates the online
+state and hands the event and its decision to the group-commit writer. It returns an
+`Accepted` whose `wait()` (or `await`able future) gives the decision once it is durable.
+The CPU part runs under the runtime's walk lock, so every event sees exactly the events
+accepted before it, in the order they are stored (the order offline replay uses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tianwang.decision.outcomes import Outcome
+from tianwang.errors import Conflict
+from tianwang.events import EventBase, from_ms, normalise, parse_event
+from tianwang.ingest.runtime import Runtime, Tenant
+from tianwang.policy.bundle import Bundle
+
+
+@dataclass
+class Accepted:
+    """A decision on its way to durable storage (or already stored, for a repeat)."""
+
+    decision: dict[str, Any]
+    future: Future | None = None
+
+    def wait(self, timeout: float | None = 30) -> dict[str, Any]:
+        if self.future is not None:
+            self.future.result(timeout)
+        return self.decision
+
+
+def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
+    """One event in, one decision out (durable once `wait()` returns)."""
+    event = validate(raw)
+    body_hash = fingerprint(raw)
+    with rt.walk_lock:
+        repeat = dedupe(rt, tenant, event.event_id, body_hash)
+        if repeat is not None:
+            return repeat
+        started = time.perf_counter()
+        record = enrich(rt, event)
+        bundle, version = rt.bundle(tenant.id)
+        values, error = compute_variables(rt, tenant, bundle, record)
+        decision = decide(bundle, version, record, values, error, started)
+        update_state(rt, tenant, bundle, record)
+        future = store(rt, tenant, record, decision, body_hash, bundle)
+    rt.metrics.observe(decision)
+    return Accepted(decision, future)
+
+
+def validate(raw: Any) -> EventBase:
+    """Step 1: schema validation (EventError names each bad field; nothing is written)."""
+    return parse_event(raw)
+
+
+def fingerprint(raw: Any) -> str:
+    """The body's identity for idempotency: the same keys and values hash alike."""
+    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def dedupe(rt: Runtime, tenant: Tenant, event_id: str, body_hash: str) -> Accepted | None:
+    """Step 2: a repeat returns the first decision; the same id with another body is a conflict."""
+    pending = rt.inflight.get((tenant.id, event_id))
+    if pending is not None:
+        first_hash, first = pending
+        if first_hash != body_hash:
+            raise Conflict(f"event_id {event_id!r} was sent before with a different body")
+        return Accepted({**first.decision, "duplicate": True}, first.future)
+    stored = rt.stored_decision(tenant.id, event_id)
+    if stored is None:
+        return None
+    decision, stored_hash = stored
+    if stored_hash != body_hash:
+        raise Conflict(f"event_id {event_id!r} was sent before with a different body")
+    return Accepted({**decision, "duplicate": True})
+
+
+def enrich(rt: Runtime, event: EventBase) -> dict[str, Any]:
+    """Step 3: the flat record every later stage reads: PII hashed, derived fields added."""
+    return normalise(event, hasher=rt.hasher, tz=rt.timezone)
+
+
+def compute_variables(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict) -> tuple[dict, str | None]:
+    """Step 4: the variables the scene's strategies need, and nothing else."""
+    values: dict[str, Any] = {}
+    try:
+        for strategy in bundle.strategies_for(record["scene"]):
+            plan = bundle.plans[strategy.name]
+            values.update(plan.compute(record, tenant=tenant.id, state=rt.state, lists=rt.lists))
+    except Exception as exc:  # noqa: BLE001 — fail safe: the fallback outcome, recorded
+        rt.log.exception("variables failed for %s", record["event_id"])
+        return values, f"variables failed: {type(exc).__name__}: {exc}"[:250]
+    return values, None
+
+
+def decide(bundle: Bundle, version: int | None, record: dict, values: dict, error: str | None, started: float) -> dict:
+    """Step 6: the active strategy's outcome; shadows recorded beside it, not enforced."""
+    active = bundle.active.get(record["scene"])
+    result = {"outcome": Outcome.PASS, "score": 0, "reasons": [], "interventions": [], "delay_ms": None}
+    fallback = error
+    if active is not None:
+        if error is None:
+            result = active.evaluate(values)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if fallback is None and elapsed_ms > active.timeout_ms:
+            fallback = f"took {elapsed_ms:.1f} ms, over the {active.timeout_ms} ms budget"
+        if fallback is not None and active.on_error > result["outcome"]:
+            result["outcome"] = active.on_error
+    shadow = [
+        {"strategy": s.name, **_brief(s.evaluate(values))}
+        for s in bundle.shadows.get(record["scene"], ())
+        if error is None
+    ]
+    delay_ms = result["delay_ms"]
+    return {
+        "event_id": record["event_id"],
+        "scene": record["scene"],
+        "customer_id": record["customer_id"],
+        "occurred_at": record["occurred_at"],
+        "outcome": result["outcome"].label,
+        "score": result["score"],
+        "reasons": result["reasons"],
+        "interventions": result["interventions"],
+        "delay_until": from_ms(record["ts"] + delay_ms).isoformat().replace("+00:00", "Z") if delay_ms else None,
+        "strategy": active.name if active else None,
+        "policy_version": version,
+        "strategy_version": f"{active.name}@{version}" if active else None,
+        "shadow": shadow,
+        "fallback": fallback,
+        "values": values,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        "duplicate": False,
+    }
+
+
+def _brief(result: dict) -> dict:
+    return {
+        "outcome": result["outcome"].label,
+        "score": result["score"],
+        "reasons": [r["code"] for r in result["reasons"]],
+    }
+
+
+def update_state(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict) -> None:
+    """Step 9: the windows now include this event (undone if its commit fails)."""
+    bundle.streams.update(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
+
+
+def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: str, bundle: Bundle) -> Future:
+    """Step 7: event + decision + values in one group-committed transaction."""
+    key = (tenant.id, record["event_id"])
+    future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(tenant.id, record, decision))
+    rt.inflight[key] = (body_hash, Accepted(decision, future))
+
+    def settled(f: Future) -> None:
+        with rt.walk_lock:
+            rt.inflight.pop(key, None)
+            if f.exception() is not None:
+                bundle.streams.revert(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
+            else:
+                rt.committed(f.result())
+
+    future.add_done_callback(settled)
+    return future

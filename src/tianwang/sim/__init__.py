@@ -1,0 +1,2 @@
+"""Synthetic lenders' traffic with ground truth. `sim` only produces events: it knows
+nothing of the internals it is used to test."""

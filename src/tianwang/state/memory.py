@@ -1,0 +1,154 @@
+"""The in-process window state (embedded mode), checkpointed to one file.
+
+Owns the series map (tenant, stream id, key) → `Series`, bounded memory by eviction, and the
+checkpoint file. An entry may go once no event can still see it: its ts is at or before
+(newest ts − the stream's longest window − `lateness_ms`), where `lateness_ms` is how far
+behind the newest event an event may arrive and still get complete windows. Eviction is
+amortised: a series is trimmed when it has doubled since its last trim, and a sweep visits
+a few series per append, so series of keys that went quiet are dropped too.
+
+Not thread-safe: the walk calls it from one thread (or under one lock).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tianwang.state import checkpoint as ckpt
+from tianwang.state.base import Append, StateError, Stats, WindowQuery
+from tianwang.state.series import Series
+
+DEFAULT_LATENESS_MS = 3_600_000
+
+
+class MemoryState:
+    """Window series in process memory (see state/base.py for the interface)."""
+
+    def __init__(self, *, lateness_ms: int = DEFAULT_LATENESS_MS):
+        self.lateness_ms = lateness_ms
+        # (tenant, key) → stream id → series. Grouped by key because a plan reads many streams
+        # keyed alike (one device's counts, sums, distincts …): one big-map lookup per key, not
+        # per stream, is what keeps a query cheap when the map is far larger than the CPU cache.
+        self._keys: dict[tuple[str, tuple], dict[str, Series]] = {}
+        self._now: dict[str, int] = {}  # tenant → newest ts appended (event time)
+        self._sweep: list[tuple[str, tuple]] = []
+
+    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]]) -> list[Sequence[Any]]:
+        out = []
+        last, streams = None, None
+        for stream_id, key, q in requests:
+            if key is not last:  # requests of one key come together (and share the key object)
+                last, streams = key, self._keys.get((tenant, key))
+            s = None if streams is None else streams.get(stream_id)
+            out.append(q.empty if s is None else s.query(t, q))
+        return out
+
+    def append(self, tenant: str, ts: int, token: str, items: Sequence[Append]) -> None:
+        now = self._now.get(tenant)
+        if now is None or ts > now:
+            self._now[tenant] = ts
+        last, streams = None, None
+        for stream_id, key, payload, horizon in items:
+            if key is not last:  # the entries of one key come together (and share the key object)
+                last = key
+                streams = self._keys.get((tenant, key))
+                if streams is None:
+                    streams = self._keys[(tenant, key)] = {}
+            s = streams.get(stream_id)
+            if s is None:
+                s = streams[stream_id] = Series(len(payload), horizon)
+            s.horizon = horizon
+            s.append(ts, token, payload)
+            if len(s.ts) >= s.check_at:
+                s.evict(s.ts[-1] - horizon - self.lateness_ms)
+        self._sweep_step()
+
+    def _sweep_step(self) -> None:
+        # One key per append: a full pass takes as many appends as there are keys.
+        if not self._sweep:
+            if len(self._keys) < 64:
+                return  # few keys: not worth a pass yet
+            self._sweep = list(self._keys)
+        k = self._sweep.pop()
+        streams = self._keys.get(k)
+        if streams is None:
+            return
+        now = self._now[k[0]] - self.lateness_ms
+        for stream_id, s in list(streams.items()):
+            if s.ts[-1] <= now - s.horizon:
+                del streams[stream_id]  # the key went quiet in this stream
+            elif s.ts[0] <= now - s.horizon:
+                s.evict(now - s.horizon)
+        if not streams:
+            del self._keys[k]
+
+    def remove(self, tenant: str, ts: int, token: str, items: Sequence[tuple[str, tuple]]) -> int:
+        removed = 0
+        for stream_id, key in items:
+            streams = self._keys.get((tenant, key))
+            s = None if streams is None else streams.get(stream_id)
+            if s is not None and s.remove(ts, token):
+                removed += 1
+                if not s.ts:
+                    del streams[stream_id]
+                    if not streams:
+                        del self._keys[(tenant, key)]
+        return removed
+
+    def series(self) -> Iterator[tuple[tuple[str, str, tuple], Series]]:
+        """Every ((tenant, stream id, key), series): for checkpoints, stats and tests."""
+        for (tenant, key), streams in self._keys.items():
+            for stream_id, s in streams.items():
+                yield (tenant, stream_id, key), s
+
+    def stream_ids(self) -> set[str]:
+        return {stream_id for streams in self._keys.values() for stream_id in streams}
+
+    def drop_stream(self, stream_id: str) -> int:
+        dropped = 0
+        for k, streams in list(self._keys.items()):
+            if streams.pop(stream_id, None) is not None:
+                dropped += 1
+                if not streams:
+                    del self._keys[k]
+        return dropped
+
+    def stats(self) -> Stats:
+        n_series = entries = size = 0
+        for _, s in self.series():
+            n = len(s.ts)
+            n_series += 1
+            entries += n
+            # Lists of pointers, the ts ints, the prefix lists, the object and its map slots;
+            # tokens and payload values are shared with other streams, counted once per entry.
+            size += sys.getsizeof(s.ts) + sys.getsizeof(s.tokens) + sum(map(sys.getsizeof, s.cols))
+            size += sum(sys.getsizeof(p) + 32 * len(p) for p in (*s.sums.values(), *s.nums.values()))
+            size += 250 + 60 * n
+        size += sum(sys.getsizeof(streams) + 150 for streams in self._keys.values())
+        return Stats(n_series, entries, size)
+
+    def newest_ts(self, tenant: str) -> int | None:
+        """The newest event time appended for `tenant`."""
+        return self._now.get(tenant)
+
+    def checkpoint(self, path: str | Path, last_seq: int) -> None:
+        """Write the whole state atomically; `last_seq` is the last event log seq it includes."""
+        series = [(k, s.ts.tolist(), s.tokens, s.cols, s.horizon) for k, s in self.series()]
+        ckpt.write(path, {"last_seq": last_seq, "lateness_ms": self.lateness_ms, "now": self._now, "series": series})
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple[MemoryState, int]:
+        """Read a checkpoint → (state, last_seq); StateError when it is missing or corrupt."""
+        body = ckpt.read(path)
+        try:
+            state = cls(lateness_ms=body["lateness_ms"])
+            state._now = dict(body["now"])
+            for (tenant, stream_id, key), ts, tokens, cols, horizon in body["series"]:
+                streams = state._keys.setdefault((tenant, tuple(key)), {})
+                streams[stream_id] = Series.restore(ts, tokens, cols, horizon)
+            return state, body["last_seq"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"checkpoint {path} has an unexpected layout ({exc}); rebuild from the log") from None

@@ -1,0 +1,229 @@
+"""One time-sorted series of entries and its window queries, in process memory.
+
+Owns the layout the memory backend keeps per (tenant, stream, key): parallel lists of ts,
+tokens and one list per payload column, kept sorted by ts (equal ts in arrival order).
+Counts are two bisections; sums use prefix sums built on the first sum query of a column and
+extended on every append (appends at the end are the common case; an out-of-order insert
+rebuilds the prefix tail); min, max, distinct and last scan the window's slice, in C where
+the column holds only plain values.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from math import fsum
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from tianwang.state.base import COUNT, DISTINCT, EMPTY, FIRST_TS, LAST, LAST_TS, MAX, MIN, NNUM, SUM, WindowQuery
+
+# Per-column flags: what kinds of value the column has held since the last eviction, so a
+# query filters a window's values in Python only when it must.
+FLOAT = 1  # a float: window sums are summed with math.fsum instead of (int) prefix sums
+NONE = 2  # None (the event lacked the field)
+TEXT = 4  # a str or bool: not a number, but a distinct value
+OTHER = 8  # anything else (a list …): neither a number nor a distinct value
+NONNUM = NONE | TEXT | OTHER
+
+_SCALARS = (str, int, float, bool)
+_NONE_YET: Mapping[int, list[int]] = MappingProxyType({})
+
+
+def _flag(v: Any) -> int:
+    t = type(v)
+    if t is int:
+        return 0
+    if t is float:
+        return FLOAT
+    if v is None:
+        return NONE
+    if t is str or t is bool:
+        return TEXT
+    return OTHER
+
+
+def _number(v: Any) -> bool:
+    return type(v) is int or type(v) is float
+
+
+class Series:
+    __slots__ = ("ts", "tokens", "cols", "flags", "horizon", "sums", "nums", "check_at")
+
+    def __init__(self, width: int, horizon: int):
+        self.ts = array("q")  # contiguous: a bisection touches no scattered int objects
+        self.tokens: list[str] = []
+        self.cols: list[list[Any]] = [[] for _ in range(width)]
+        self.flags = [0] * width
+        self.horizon = horizon
+        # column → prefix sums of its ints / prefix counts of its numbers (len n + 1); most
+        # series never see a sum query, so they share one empty mapping until they do
+        self.sums: Mapping[int, list[int]] = _NONE_YET
+        self.nums: Mapping[int, list[int]] = _NONE_YET
+        self.check_at = 64  # length at which to look for entries to evict next
+
+    @classmethod
+    def restore(cls, ts: list[int], tokens: list[str], cols: list[list[Any]], horizon: int) -> Series:
+        """A series from the lists a checkpoint holds."""
+        if len(tokens) != len(ts) or any(len(col) != len(ts) for col in cols):
+            raise ValueError("series lists of different lengths")
+        s = cls(len(cols), horizon)
+        s.ts, s.tokens, s.cols = array("q", ts), tokens, cols
+        s.flags = [_flags(col) for col in cols]
+        s.check_at = max(64, 2 * len(ts))
+        return s
+
+    def append(self, ts: int, token: str, payload: tuple) -> None:
+        times = self.ts
+        if not times or ts >= times[-1]:
+            times.append(ts)
+            self.tokens.append(token)
+            if payload:
+                cols, flags = self.cols, self.flags
+                for c, v in enumerate(payload):
+                    cols[c].append(v)
+                    if type(v) is not int:
+                        flags[c] |= _flag(v)
+                if self.sums:
+                    for c, p in self.sums.items():
+                        v = payload[c]
+                        p.append(p[-1] + v if type(v) is int else p[-1])
+                if self.nums:
+                    for c, p in self.nums.items():
+                        p.append(p[-1] + _number(payload[c]))
+            return
+        i = bisect_right(times, ts)  # after equal ts: they were accepted earlier
+        times.insert(i, ts)
+        self.tokens.insert(i, token)
+        for c, v in enumerate(payload):
+            self.cols[c].insert(i, v)
+            self.flags[c] |= _flag(v)
+        self._rebuild_prefixes(i)
+
+    def remove(self, ts: int, token: str) -> bool:
+        lo, hi = bisect_left(self.ts, ts), bisect_right(self.ts, ts)
+        for i in range(lo, hi):
+            if self.tokens[i] == token:
+                del self.ts[i], self.tokens[i]
+                for col in self.cols:
+                    del col[i]
+                self._rebuild_prefixes(i)
+                return True
+        return False
+
+    def evict(self, before: int) -> int:
+        """Drop entries with ts <= `before`; recount the flags of what is left."""
+        cut = bisect_right(self.ts, before)
+        if cut:
+            del self.ts[:cut], self.tokens[:cut]
+            for col in self.cols:
+                del col[:cut]
+            for p in (*self.sums.values(), *self.nums.values()):
+                del p[:cut]  # prefix sums stay absolute: only differences are read
+            self.flags = [_flags(col) for col in self.cols]
+        self.check_at = max(64, 2 * len(self.ts))
+        return cut
+
+    def _rebuild_prefixes(self, i: int) -> None:
+        for c, p in self.sums.items():
+            del p[i + 1:]
+            acc = p[i]
+            for v in self.cols[c][i:]:
+                if type(v) is int:
+                    acc += v
+                p.append(acc)
+        for c, p in self.nums.items():
+            del p[i + 1:]
+            acc = p[i]
+            for v in self.cols[c][i:]:
+                acc += _number(v)
+                p.append(acc)
+
+    def _prefix(self, c: int, numbers: bool) -> list[int]:
+        table = self.nums if numbers else self.sums
+        p = table.get(c)
+        if p is None:
+            if table is _NONE_YET:
+                table = {}
+                if numbers:
+                    self.nums = table
+                else:
+                    self.sums = table
+            p = table[c] = [0]
+            acc = 0
+            for v in self.cols[c]:
+                acc += _number(v) if numbers else (v if type(v) is int else 0)
+                p.append(acc)
+        return p
+
+    def query(self, t: int, q: WindowQuery) -> Sequence[Any]:
+        ts = self.ts
+        hi = bisect_right(ts, t)
+        if not hi or ts[hi - 1] <= t - q.longest:  # nothing in any window: the commonest answer for rare keys
+            return q.empty
+        if q.counts_only:
+            return [hi - bisect_right(ts, t - w, 0, hi) for w in q.windows]
+        los = [bisect_right(ts, t - w, 0, hi) for w in q.windows]
+        cols, flags = self.cols, self.flags
+        out = []
+        for op, wi, c in q.ops:
+            lo = los[wi]
+            if op == COUNT:
+                out.append(hi - lo)
+            elif lo == hi:
+                out.append(EMPTY[op])
+            elif op == SUM:
+                out.append(self._sum(c, lo, hi))
+            elif op == NNUM:
+                if flags[c] & NONNUM:
+                    p = self._prefix(c, True)
+                    out.append(p[hi] - p[lo])
+                else:
+                    out.append(hi - lo)
+            elif op == MIN or op == MAX:
+                vals = cols[c][lo:hi]
+                f = flags[c]
+                if f & (TEXT | OTHER):
+                    vals = [v for v in vals if type(v) is int or type(v) is float]
+                elif f & NONE:
+                    vals = [v for v in vals if v is not None]
+                out.append(None if not vals else min(vals) if op == MIN else max(vals))
+            elif op == DISTINCT:
+                vals = cols[c][lo:hi]
+                if flags[c] & OTHER:
+                    seen = {v for v in vals if type(v) in _SCALARS}
+                else:
+                    seen = set(vals)
+                    seen.discard(None)
+                out.append(seen)
+            elif op == FIRST_TS:
+                out.append(ts[lo])
+            elif op == LAST_TS:
+                out.append(ts[hi - 1])
+            else:  # LAST
+                out.append(self._last(c, lo, hi))
+        return out
+
+    def _sum(self, c: int, lo: int, hi: int) -> int | float:
+        if self.flags[c] & FLOAT:
+            # Prefix sums of floats lose digits to cancellation; the window's own fsum is exact-rounded.
+            vals = [v for v in self.cols[c][lo:hi] if type(v) is int or type(v) is float]
+            return fsum(vals) if any(type(v) is float for v in vals) else sum(vals)
+        p = self._prefix(c, False)
+        return p[hi] - p[lo]
+
+    def _last(self, c: int, lo: int, hi: int) -> Any:
+        col = self.cols[c]
+        for i in range(hi - 1, lo - 1, -1):
+            if col[i] is not None:
+                return col[i]
+        return None
+
+
+def _flags(col: list[Any]) -> int:
+    f = 0
+    for v in col:
+        if type(v) is not int:
+            f |= _flag(v)
+    return f

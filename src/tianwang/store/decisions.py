@@ -1,0 +1,56 @@
+"""Reads of decisions (`decisions`), alone or joined with their events; written by `store.writer`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from tianwang.store.schema import decisions, events
+
+# The decision's own columns, beside the event's in a timeline row.
+_DECISION_ONLY = [c for c in decisions.c if c.name not in {col.name for col in events.c}]
+
+
+def get_decision(conn: Connection, *, tenant: str, event_id: str) -> dict[str, Any] | None:
+    """The decision given to this event, or None."""
+    row = conn.execute(
+        select(decisions).where(decisions.c.tenant == tenant, decisions.c.event_id == event_id)
+    ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def customer_timeline(
+    conn: Connection,
+    *,
+    tenant: str,
+    customer_id: str,
+    limit: int = 100,
+    before_ts: int | None = None,
+    before_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    """A customer's events joined with their decisions, newest first; keyset-paginated.
+
+    Each row holds the event's columns and the decision's own (outcome, score, reasons, …; all
+    None for an event without decision). Pass the last row's `ts` as `before_ts`, and its `seq`
+    as `before_seq` so that events sharing that ts are not skipped, to get the next page.
+    """
+    query = (
+        select(events, *_DECISION_ONLY)
+        .select_from(
+            events.outerjoin(
+                decisions,
+                and_(decisions.c.tenant == events.c.tenant, decisions.c.event_id == events.c.event_id),
+            )
+        )
+        .where(events.c.tenant == tenant, events.c.customer_id == customer_id)
+        .order_by(events.c.ts.desc(), events.c.seq.desc())
+        .limit(limit)
+    )
+    if before_ts is not None and before_seq is not None:
+        query = query.where(
+            or_(events.c.ts < before_ts, and_(events.c.ts == before_ts, events.c.seq < before_seq))
+        )
+    elif before_ts is not None:
+        query = query.where(events.c.ts < before_ts)
+    return [dict(r) for r in conn.execute(query).mappings()]

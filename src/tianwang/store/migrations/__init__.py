@@ -1,0 +1,1 @@
+"""Alembic environment of the records schema; run it through `tianwang.store.db.migrate`."""

@@ -1,0 +1,183 @@
+"""The records schema: `metadata` and every table, one definition for SQLite and PostgreSQL.
+
+Migrations (`store/migrations/versions/`) create these tables by hand; a test checks that the
+migrated database and this module agree. Timestamps are stored in UTC and always come back as
+aware datetimes; event time (`ts`, `expires_at`) is epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# BIGINT on PostgreSQL; INTEGER on SQLite so the key is the rowid and autoincrements.
+# events/decisions also get SQLite's AUTOINCREMENT: a seq is never reused, even after a delete.
+SeqKey = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """DateTime that stores UTC and always returns an aware datetime (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def Json() -> JSON:
+    """A JSON column where Python None is SQL NULL."""
+    return JSON(none_as_null=True)
+
+
+def utcnow() -> datetime:
+    """The current wall time, aware, in UTC (for bookkeeping columns only; never event time)."""
+    return datetime.now(timezone.utc)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def json_dumps(obj: Any) -> str:
+    """Serialise a JSON column value (orjson: fast, UTF-8, rejects NaN as null)."""
+    return orjson.dumps(obj, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_loads(text: str | bytes) -> Any:
+    """Decode a JSON column value."""
+    return orjson.loads(text)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("api_key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("api_key_hash", name="uq_tenants_api_key_hash"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("scene", String(32), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("payload", Json(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event_id"),
+    Index("ix_events_tenant_customer_ts", "tenant", "customer_id", "ts"),
+    Index("ix_events_tenant_ts", "tenant", "ts"),
+    sqlite_autoincrement=True,
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("seq", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("scene", String(32), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", Json(), nullable=False),
+    Column("interventions", Json(), nullable=False),
+    Column("values", Json(), nullable=False),
+    Column("policy_version", Integer, nullable=True),
+    Column("strategy", String(128), nullable=True),
+    Column("shadow", Json(), nullable=True),
+    Column("fallback", String(256), nullable=True),
+    # Outcome `delay`: when the payout may proceed (ISO-8601 UTC, derived from event time).
+    Column("delay_until", String(40), nullable=True),
+    Column("latency_us", Integer, nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "event_id", name="uq_decisions_tenant_event_id"),
+    Index("ix_decisions_tenant_customer_ts", "tenant", "customer_id", "ts"),
+    Index("ix_decisions_tenant_outcome_ts", "tenant", "outcome", "ts"),
+    sqlite_autoincrement=True,
+)
+
+list_entries = Table(
+    "list_entries",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("list_type", String(8), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("tenant", "list_type", "entity", "value", name="uq_list_entries_key"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("files", Json(), nullable=False),
+    Column("note", String(512), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("published_by", String(128), nullable=False),
+    UniqueConstraint("tenant", "version", name="uq_policy_versions_tenant_version"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("tenant", String(64), nullable=True),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("detail", Json(), nullable=False),
+    Index("ix_audit_log_tenant_id", "tenant", "id"),
+)

@@ -1,0 +1,248 @@
+"""The write path of the event walk: group commit of events and their decisions.
+
+One daemon thread owns the writes. `submit` queues an (event, decision) pair and returns a
+Future; the thread takes everything queued (up to `max_batch`), inserts it in ONE transaction in
+submission order, commits, and only then resolves each Future with its event's `seq`. So an
+answered event is durable, many requests share one fsync, and `events.seq` order is submission
+order.
+
+Failures stay local: a duplicate (tenant, event_id) fails only its own Future (`DuplicateEvent`);
+a row the database refuses fails only itself; a database that cannot be reached fails the
+whole batch with `StoreUnavailable`, and the next batch tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from tianwang.errors import Conflict, StoreUnavailable
+from tianwang.store.schema import decisions, events, utcnow
+
+log = logging.getLogger(__name__)
+
+_EVENT_COLS = tuple(c.name for c in events.c if c.name != "seq")
+_DECISION_COLS = tuple(c.name for c in decisions.c if c.name != "seq")
+_SHARED = ("tenant", "event_id", "scene", "customer_id", "ts")
+_DECISION_DEFAULTS = {"reasons": list, "interventions": list, "values": dict, "latency_us": int}
+
+
+class DuplicateEvent(Conflict):
+    """An event with this (tenant, event_id) is already stored; nothing was written."""
+
+    code = "duplicate_event"
+
+    def __init__(self, tenant: str, event_id: str):
+        self.tenant = tenant
+        self.event_id = event_id
+        super().__init__(f"event {event_id!r} of tenant {tenant!r} is already stored")
+
+
+@dataclass(slots=True)
+class _Item:
+    event: dict[str, Any]
+    decision: dict[str, Any] | None
+    future: Future = field(default_factory=Future)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.event["tenant"], self.event["event_id"]
+
+
+class GroupCommitWriter:
+    """Batches event+decision inserts from many callers into few transactions (group commit)."""
+
+    def __init__(self, engine: Engine, *, max_batch: int = 500):
+        self._engine = engine
+        self._max_batch = max_batch
+        self._cond = threading.Condition()
+        self._queue: deque[_Item] = deque()
+        self._submitted = 0
+        self._processed = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="tianwang-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None) -> Future:
+        """Queue one event and its decision; the Future gives the event's seq once committed."""
+        item = _Item(_event_row(event_row), _decision_row(decision_row, event_row))
+        with self._cond:
+            if self._closed:
+                item.future.set_exception(StoreUnavailable("the event writer is closed"))
+                return item.future
+            self._queue.append(item)
+            self._submitted += 1
+            self._cond.notify_all()
+        return item.future
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is committed (or failed); False on timeout."""
+        with self._cond:
+            target = self._submitted
+            return self._cond.wait_for(lambda: self._processed >= target, timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued, then stop the thread; later submits fail with StoreUnavailable."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> GroupCommitWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return
+                n = min(len(self._queue), self._max_batch)
+                batch = [self._queue.popleft() for _ in range(n)]
+            try:
+                # A Future cancelled while queued is dropped: nobody waits for its answer.
+                self._write([it for it in batch if it.future.set_running_or_notify_cancel()])
+            except BaseException as exc:  # the thread must outlive any surprise
+                log.exception("event writer batch failed")
+                _fail(batch, f"event writer failed: {_why(exc)}", exc)
+            finally:
+                with self._cond:
+                    self._processed += len(batch)
+                    self._cond.notify_all()
+
+    def _write(self, items: list[_Item]) -> None:
+        if not items or self._try_commit(items):
+            return
+        items = self._without_duplicates(items)
+        if items is None or not items or self._try_commit(items):
+            return
+        for i, item in enumerate(items):  # some row is refused: find it, commit the others
+            try:
+                self._commit([item])
+            except Exception as exc:
+                if _unavailable(exc):
+                    _fail(items[i:], f"records database unavailable: {_why(exc)}", exc)
+                    return
+                if self._stored_keys([item]):
+                    item.future.set_exception(DuplicateEvent(*item.key))
+                else:
+                    _fail([item], f"records database refused the event: {_why(exc)}", exc)
+
+    def _try_commit(self, items: list[_Item]) -> bool:
+        """Commit the batch; False when some row was refused (retry smaller), True otherwise."""
+        try:
+            self._commit(items)
+            return True
+        except Exception as exc:
+            if _unavailable(exc):
+                _fail(items, f"records database unavailable: {_why(exc)}", exc)
+                return True
+            return False
+
+    def _commit(self, items: list[_Item]) -> None:
+        stmt = events.insert().returning(events.c.seq, sort_by_parameter_order=True)
+        with self._engine.begin() as conn:
+            seqs = conn.execute(stmt, [it.event for it in items]).scalars().all()
+            rows = [it.decision for it in items if it.decision is not None]
+            if rows:
+                conn.execute(decisions.insert(), rows)
+        for item, seq in zip(items, seqs, strict=True):
+            item.future.set_result(seq)
+
+    def _without_duplicates(self, items: list[_Item]) -> list[_Item] | None:
+        """Fail the items whose key is stored or repeated in the batch; None if the db is down."""
+        try:
+            stored = self._stored_keys(items)
+        except Exception as exc:
+            _fail(items, f"records database unavailable: {_why(exc)}", exc)
+            return None
+        seen: set[tuple[str, str]] = set()
+        kept = []
+        for item in items:
+            if item.key in stored or item.key in seen:
+                item.future.set_exception(DuplicateEvent(*item.key))
+            else:
+                seen.add(item.key)
+                kept.append(item)
+        return kept
+
+    def _stored_keys(self, items: list[_Item]) -> set[tuple[str, str]]:
+        by_tenant: dict[str, list[str]] = {}
+        for item in items:
+            by_tenant.setdefault(item.key[0], []).append(item.key[1])
+        found: set[tuple[str, str]] = set()
+        with self._engine.connect() as conn:
+            for tenant, ids in by_tenant.items():
+                for table in (events, decisions):
+                    query = select(table.c.tenant, table.c.event_id).where(
+                        table.c.tenant == tenant, table.c.event_id.in_(ids)
+                    )
+                    found.update((t, e) for t, e in conn.execute(query))
+        return found
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """True when the database could not be reached, rather than refusing a row."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason, without the SQL statement or its parameters (they hold customer data)."""
+    orig = (exc.orig or exc) if isinstance(exc, StatementError) else exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    return f"{type(orig).__name__}: {first}"[:300]
+
+
+def _fail(items: list[_Item], message: str, cause: BaseException) -> None:
+    for item in items:
+        if not item.future.done():
+            error = StoreUnavailable(message)
+            error.__cause__ = cause
+            item.future.set_exception(error)
+
+
+def _event_row(given: dict[str, Any]) -> dict[str, Any]:
+    _check_keys("event", given, _EVENT_COLS)
+    row = {name: given.get(name) for name in _EVENT_COLS}
+    if row["received_at"] is None:
+        row["received_at"] = utcnow()
+    return row
+
+
+def _decision_row(given: dict[str, Any] | None, event: dict[str, Any]) -> dict[str, Any] | None:
+    if given is None:
+        return None
+    _check_keys("decision", given, _DECISION_COLS)
+    row = {name: given.get(name) for name in _DECISION_COLS}
+    for name in _SHARED:
+        if row[name] is None:
+            row[name] = event.get(name)
+    if (row["tenant"], row["event_id"]) != (event.get("tenant"), event.get("event_id")):
+        raise ValueError("the decision's tenant/event_id differ from its event's")
+    for name, make in _DECISION_DEFAULTS.items():
+        if row[name] is None:
+            row[name] = make()
+    if row["decided_at"] is None:
+        row["decided_at"] = utcnow()
+    return row
+
+
+def _check_keys(what: str, given: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = given.keys() - set(allowed)
+    if unknown:
+        raise ValueError(f"unknown {what} column(s): {sorted(unknown)}")
+    if what == "event" and not (given.get("tenant") and given.get("event_id")):
+        raise ValueError("an event needs a tenant and an event_id")

@@ -1,0 +1,164 @@
+"""Compile the variables a strategy needs into a `Plan`: step 4 of the walk, run plain.
+
+Owns the plan: which fields to read, which (stream, key) series to query and what to ask
+each (one `WindowQuery` per stream, all its variables' windows and ops deduplicated), which
+lists to check, and the expressions to evaluate in dependency order. Compiling does all the
+lookups once; `Plan.compute` is loops over prepared tuples, one state call per event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from tianwang.decision.expr import evaluate
+from tianwang.state.base import WindowQuery
+from tianwang.variables.aggregates import OPS, Finisher, finisher
+from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, WindowVar
+from tianwang.variables.streams import Stream, StreamSet, column_of, field_getter, key_getter
+from tianwang.variables.varset import VariableSet
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One (stream, key) lookup per event and the variables it serves."""
+
+    stream: Stream
+    key_at: int  # index of the stream's key among the plan's distinct keys
+    query: WindowQuery
+    picks: tuple[str, ...]  # variables whose value is one result as it is (count, sum, min …)
+    pick: Callable[[Any], Any] | None  # itemgetter of their results: one C call for all of them
+    finals: tuple[tuple[str, Finisher], ...]  # the others
+    current: bool  # some variable counts the current event
+
+
+class Plan:
+    """The compiled variables of one strategy (see compile_plan)."""
+
+    def __init__(self, names: list[str], fields: list, reads: list[_Read], lists: list, exprs: list,
+                 keys: list[Callable[[dict], tuple | None]]):
+        self.names = tuple(names)
+        self.streams = tuple(r.stream for r in reads)
+        self._fields = tuple(fields)
+        self._reads = tuple(reads)
+        self._keys = tuple(keys)
+        self._lists = tuple(lists)
+        self._exprs = tuple(exprs)
+
+    def compute(self, event: dict, *, tenant: str, state: Any, lists: Any = None) -> dict[str, Any]:
+        """Every needed variable's value for `event`, from the state as it is before the event."""
+        values: dict[str, Any] = {}
+        for name, get, default in self._fields:
+            v = get(event)
+            values[name] = default if v is None else v
+        if self._reads:
+            self._windows(event, tenant, state, values)
+        if self._lists:
+            ts = event["ts"]
+            for name, list_type, entities in self._lists:
+                values[name] = any(
+                    (v := get(event)) is not None and lists.contains(tenant, list_type, field, v, ts)
+                    for field, get in entities
+                )
+        for name, expr in self._exprs:
+            values[name] = jsonable(evaluate(expr, values))
+        return values
+
+    def _windows(self, event: dict, tenant: str, state: Any, values: dict[str, Any]) -> None:
+        t = event["ts"]
+        keys = [key(event) for key in self._keys]  # streams keyed alike share the key tuple
+        requests = [(r.stream.id, k, r.query) for r in self._reads if (k := keys[r.key_at]) is not None]
+        results = iter(state.query(tenant, t, requests) if requests else ())
+        scene = event.get("scene")
+        for r in self._reads:
+            cur = None
+            if keys[r.key_at] is None:  # no key value: the window is empty, and the event is in no window
+                res = r.query.empty
+            else:
+                res = next(results)
+                s = r.stream
+                if r.current and scene in s.scenes and (s.matches is None or s.matches(event)):
+                    cur = s.payload(event)
+            if r.picks:
+                values.update(zip(r.picks, r.pick(res)))
+            for name, fin in r.finals:
+                values[name] = fin(res, cur, t)
+
+
+def compile_plan(varset: VariableSet, needed: Iterable[str], *, streams: StreamSet | None = None) -> Plan:
+    """The plan computing `needed` and what they read; `streams`: the bundle's StreamSet, whose
+    streams the plan must read (built from `needed` alone when omitted)."""
+    order = varset.closure(needed)
+    if streams is None:
+        streams = StreamSet.build(varset, order)
+    fields, lists, exprs = [], [], []
+    by_stream: dict[str, list[WindowVar]] = {}
+    for name in order:
+        var = varset[name]
+        if isinstance(var, FieldVar):
+            fields.append((name, field_getter(var.field), var.default))
+        elif isinstance(var, WindowVar):
+            by_stream.setdefault(streams.stream_for(var).id, []).append(var)
+        elif isinstance(var, ListVar):
+            lists.append((name, var.list_type, tuple((f, field_getter(f)) for f in var.entity)))
+        else:
+            assert isinstance(var, ExprVar)
+            exprs.append((name, varset.expr_of(name)))
+    key_at: dict[tuple[str, ...], int] = {}
+    for sid in by_stream:
+        key_at.setdefault(streams.streams[sid].by, len(key_at))
+    reads = [_read(streams.streams[sid], key_at[streams.streams[sid].by], group) for sid, group in by_stream.items()]
+    reads.sort(key=lambda r: r.key_at)  # a state looks a key up once for the run of streams it keys
+    return Plan(order, fields, reads, lists, exprs, [key_getter(by) for by in key_at])
+
+
+def _read(stream: Stream, key_at: int, group: list[WindowVar]) -> _Read:
+    windows: dict[int, int] = {}
+    ops: dict[tuple[int, int, int], int] = {}
+    picks, pick_at, finals = [], [], []
+    for var in group:
+        wi = windows.setdefault(var.window_ms, len(windows))
+        name = column_of(var)
+        col = -1 if name is None else stream.column(name)
+        at = []
+        for op in OPS[var.agg]:
+            op_col = -1 if op in _NO_COLUMN[var.agg] else col
+            at.append(ops.setdefault((op, wi, op_col), len(ops)))
+        if var.agg in _AS_IS and not var.include_current:
+            picks.append(var.name)
+            pick_at.append(at[0])
+        else:
+            finals.append((var.name, finisher(var.agg, at, col, var.include_current)))
+    query = WindowQuery(tuple(windows), tuple(ops))
+    # itemgetter of one index gives a value, of two a tuple: one pick is asked twice, zip reads the first
+    pick = itemgetter(*pick_at, *pick_at[:1]) if len(pick_at) == 1 else itemgetter(*pick_at) if pick_at else None
+    return _Read(stream, key_at, query, tuple(picks), pick, tuple(finals), any(v.include_current for v in group))
+
+
+_AS_IS = {"count", "sum", "min", "max", "last"}  # the value is the op's result, unchanged
+
+
+# ops that read no column even when their agg does (ratio's COUNT)
+_NO_COLUMN = {agg: () for agg in OPS} | {"count": OPS["count"], "first_seen": OPS["first_seen"],
+                                         "last_seen": OPS["last_seen"], "ratio": (OPS["ratio"][1],)}
+
+
+def jsonable(value: Any) -> Any:
+    """An expression's value as JSON can carry it: tuples and sets become lists, inf and NaN null."""
+    t = type(value)
+    if value is None or t is int or t is str or t is bool:
+        return value
+    if t is float:
+        return value if math.isfinite(value) else None
+    if t in (list, tuple):
+        return [jsonable(v) for v in value]
+    if t in (set, frozenset):
+        items = [jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    return value

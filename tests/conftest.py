@@ -1,0 +1,57 @@
+"""Shared fixtures: `db_url` and `engine` run a test on SQLite and, when reachable, PostgreSQL.
+
+PostgreSQL is tested only when TIANWANG_TEST_PG_URL is set; each test then gets its own schema
+(`tw_test_<random>`, dropped afterwards), so tests and concurrent runs never see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+PG_ENV = "TIANWANG_TEST_PG_URL"
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for an empty database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tianwang.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL backend not tested")
+    schema = f"tw_test_{uuid.uuid4().hex[:12]}"
+    admin_url = base.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _with_search_path(base, schema)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute("SET lock_timeout = '20s'")
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated engine on `db_url`."""
+    from tianwang.store.db import make_engine, migrate
+
+    eng = make_engine(db_url, tmp_path)
+    migrate(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()

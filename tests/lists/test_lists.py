@@ -1,0 +1,102 @@
+"""Lists: CSV import all-or-nothing with line numbers, the HTTP API, and hits as variables."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tianwang.cli import main
+from tianwang.events import Hasher, normalise, parse_event
+from tianwang.lists.service import ListIndex
+from tests.factories import apply_event
+
+GOOD = """list_type,entity,value,reason,source,expires_at
+black,phone,13812345678,confirmed fraud case 17,case,
+grey,device,dev-xyz,shared by many applicants,analyst,2099-01-01T00:00:00+08:00
+black,id_number,11010519491231002X,identity used by a ring,case,
+white,card,6222020000000000000,VIP customer card,manual,
+"""
+
+
+def _env(tmp_path):
+    return {"TIANWANG_DATA_DIR": str(tmp_path / "data"), "TIANWANG_PII_KEY": "k", "TIANWANG_API_KEY": "tw_k"}
+
+
+def test_import_stores_hashes_not_clear_values(tmp_path):
+    f = tmp_path / "lists.csv"
+    f.write_text(GOOD)
+    r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "imported 4 entries" in r.output
+    db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("tianwang.db*"))
+    assert b"13812345678" not in db and b"11010519491231002X" not in db
+    assert b"dev-xyz" in db  # device ids are not personal data
+
+
+def test_a_bad_line_refuses_the_whole_file_and_names_each_line(tmp_path):
+    bad = GOOD + "black,phone,12345,bad phone,case,\npurple,device,d1,what list,x,\nblack,device,,empty value,x,\n"
+    bad += "black,phone,13812345678,same again,case,\n"
+    f = tmp_path / "lists.csv"
+    f.write_text(bad)
+    r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
+    assert r.exit_code == 1
+    for line in ("line 6", "line 7", "line 8", "line 9"):
+        assert line in r.output, r.output
+    db = tmp_path / "data" / "tianwang.db"
+    import sqlite3
+
+    assert sqlite3.connect(db).execute("select count(*) from list_entries").fetchone()[0] == 0
+
+
+def test_a_file_without_the_header_is_refused(tmp_path):
+    f = tmp_path / "lists.csv"
+    f.write_text("13812345678,black\n")
+    r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
+    assert r.exit_code == 1 and "header" in r.output
+
+
+def test_list_index_matches_events_by_hash_and_respects_expiry():
+    from tianwang.lists.service import normalise_entry
+
+    hasher = Hasher(b"k")
+    index = ListIndex()
+    index.put("t", normalise_entry({"list_type": "black", "entity": "phone", "value": "13812345678", "reason": "x"}, hasher=hasher))
+    index.put("t", normalise_entry({"list_type": "grey", "entity": "device", "value": "d-1", "reason": "x",
+                                    "expires_at": "2026-01-01T00:00:00+00:00"}, hasher=hasher))
+    from zoneinfo import ZoneInfo
+
+    event = normalise(parse_event(apply_event("e", phone="13812345678", device_id="d-1")), hasher=hasher, tz=ZoneInfo("UTC"))
+    assert index.contains("t", "black", "phone_hash", event["phone_hash"], event["ts"])
+    assert not index.contains("other", "black", "phone_hash", event["phone_hash"], event["ts"])
+    assert not index.contains("t", "grey", "device_id", "d-1", event["ts"]), "expired at event time"
+    assert index.contains("t", "grey", "device_id", "d-1", 0)
+
+
+def test_lists_over_http_all_or_nothing(tmp_path):
+    from tests.serving import DEMO_KEY, Client, Server, open_runtime
+
+    rt = open_runtime(tmp_path / "data", None)
+    try:
+        with Server(rt) as server, Client(server.url, DEMO_KEY) as api:
+            r = api.post("/v1/lists", json={"entries": [
+                {"list_type": "black", "entity": "device", "value": "dev-bad", "reason": "ring member"},
+                {"list_type": "black", "entity": "phone", "value": "not-a-phone", "reason": "x"},
+            ]})
+            assert r.status_code == 422
+            assert r.json()["error"]["detail"][0]["field"] == "entries[1].value"
+            assert api.get("/v1/lists").json()["entries"] == []
+            assert api.post("/v1/lists", json={"entries": "x"}).status_code == 422
+            assert api.post("/v1/lists", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+
+            r = api.post("/v1/lists", json={"entries": [
+                {"list_type": "black", "entity": "device", "value": "dev-bad", "reason": "ring member"}]})
+            assert r.status_code == 201
+            d = api.post("/v1/events", json=apply_event("l-1", device_id="dev-bad")).json()
+            assert d["outcome"] == "reject", d
+            assert any("black" in r["code"].lower() or "BLACK" in r["code"] for r in d["reasons"]), d["reasons"]
+
+            assert api.delete("/v1/lists/black/device/dev-bad").status_code == 200
+            assert api.delete("/v1/lists/black/device/dev-bad").status_code == 404
+            d = api.post("/v1/events", json=apply_event("l-2", device_id="dev-bad", minute=5)).json()
+            assert not any("BLACK" in r["code"] for r in d["reasons"]), d["reasons"]
+    finally:
+        rt.close()

@@ -1,0 +1,74 @@
+"""A real tianwang server on a free local port, for tests that speak HTTP."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from tianwang.api.app import create_app
+from tianwang.config import Settings
+from tianwang.ingest.runtime import Runtime, hash_key
+from tianwang.store import tenants as tenant_repo
+
+DEMO_KEY = "tw_test_demo_key"
+
+
+def open_runtime(data_dir: Path, db_url: str | None, **kw) -> Runtime:
+    settings = Settings.from_env({}, data_dir=data_dir, db=db_url, api_key=DEMO_KEY, pii_key="test-pii-key", **kw)
+    return Runtime.open(settings, background=False)
+
+
+def add_tenant(rt: Runtime, tenant_id: str) -> str:
+    key = f"tw_{secrets.token_hex(8)}"
+    with rt.db.begin() as conn:
+        tenant_repo.create_tenant(conn, id=tenant_id, name=tenant_id, api_key_hash=hash_key(key))
+    rt.reload_policies()
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(runtime=rt), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Client(httpx.Client):
+    """An httpx client that can hand out a twin with another API key."""
+
+    def __init__(self, url: str, key: str | None):
+        super().__init__(base_url=url, headers={"X-API-Key": key} if key else {}, timeout=30)
+        self._url = url
+
+    def with_key(self, key: str | None) -> "Client":
+        twin = Client(self._url, key)
+        self._twins = getattr(self, "_twins", []) + [twin]
+        return twin
