@@ -13,7 +13,7 @@ from rich.console import Console
 from tianwang.config import Settings, settings_help
 from tianwang.errors import TianwangError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(data_dir: Path | None, db: str | None) -> Settings:
@@ -25,7 +25,7 @@ def _runtime(data_dir: Path | None, db: str | None, **kw):
 
     rt = Runtime.open(_settings(data_dir, db), **kw)
     if rt.demo_key:
-        console.print(f"[bold green]Created tenant `demo`[/]; its API key (shown once): [bold]{rt.demo_key}[/]")
+        click.echo(f"Created tenant `demo`; its API key (shown once): {rt.demo_key}", err=True)
     return rt
 
 
@@ -38,6 +38,7 @@ tenant_opt = click.option("--tenant", default="demo", show_default=True, help="T
 def main() -> None:
     """tianwang: real-time anti-fraud decisions for consumer-credit lenders."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -53,10 +54,7 @@ def serve(host: str, port: int, data_dir: Path | None, db: str | None) -> None:
 
     rt = _runtime(data_dir, db)
     console.print(f"tianwang listening on http://{host}:{port}  (data: {rt.settings.data_dir}, API docs at /docs)")
-    try:
-        uvicorn.run(create_app(runtime=rt), host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        rt.close()
+    uvicorn.run(create_app(runtime=rt, owns_runtime=True), host=host, port=port, log_level="warning", access_log=False)
 
 
 @main.command()

@@ -64,8 +64,8 @@ def _send_day(console: Console, base: str, key: str) -> int:
             d = response.json()
             by_label[event["label"]][d["outcome"]] += 1
             latencies.append(d["latency_ms"])
-            if d["outcome"] != "pass" and len(shown) < 12:
-                shown.append((event["label"], d))
+            if d["outcome"] != "pass" and event["label"] not in {label for label, _ in shown}:
+                shown.append((event["label"], d))  # one example per kind of traffic
     elapsed = time.perf_counter() - started
     latencies.sort()
     console.print(f"{len(events)} events over HTTP in {elapsed:.1f}s; decision p50 "

@@ -107,7 +107,7 @@ def test_remove_unknown_token_and_last_entry():
 
 
 def test_eviction_keeps_memory_bounded_and_windows_exact():
-    state = MemoryState(lateness_ms=10 * 60_000)
+    state = MemoryState(lateness_ms=10 * 60_000, watermark_events=1)
     q = WindowQuery((H,), ((COUNT, 0, -1),))
     for i in range(20_000):
         state.append("t", i * 1000, f"k{i}", [("s", ("busy",), (), H)])
@@ -119,8 +119,30 @@ def test_eviction_keeps_memory_bounded_and_windows_exact():
     assert s.ts[0] >= 19_999_000 - 2 * (H + 600_000)
 
 
+def test_watermark_is_the_least_of_the_last_events():
+    state = MemoryState(watermark_events=3)
+    seen = []
+    for i, ts in enumerate((50, 40, 60, 70, 80, 10, 90, 100, 110, 120)):
+        state.append("t", ts, f"k{i}", [])
+        seen.append(ts)
+        assert state.watermark("t") == min(seen[-3:])
+    assert state.watermark("other") is None
+
+
+def test_future_dated_events_do_not_evict_what_windows_still_need():
+    state = MemoryState(lateness_ms=0, watermark_events=10)
+    day = 24 * H
+    q = WindowQuery((30 * day,), ((COUNT, 0, -1),))
+    for i in range(300):  # one event an hour; every fifth one dated 80 days ahead
+        ts = i * H + (80 * day if i % 5 == 0 else 0)
+        state.append("t", ts, f"k{i}", [("s", ("c",), (), 30 * day)])
+        state.append("t", ts, f"x{i}", [("s", (f"other{i}",), (), 30 * day)])  # keys the sweep visits
+    # an event at the present (hour 300) still sees all 240 present-dated events of the last 30 days
+    assert state.query("t", 300 * H, [("s", ("c",), q)]) == [[240]]
+
+
 def test_sweep_drops_quiet_series():
-    state = MemoryState(lateness_ms=0)
+    state = MemoryState(lateness_ms=0, watermark_events=1)
     for k in range(200):
         state.append("t", k, f"q{k}", [("s", (k,), (), H)])
     for i in range(500):  # time moves on elsewhere

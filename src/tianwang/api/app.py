@@ -12,15 +12,19 @@ from tianwang.events import EventIn
 from tianwang.ingest.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """An app over a runtime it opens (and closes) itself, or one given by the caller."""
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, owns_runtime: bool = False) -> FastAPI:
+    """An app over a runtime it opens itself, or one given by the caller.
+
+    The app closes (drains and checkpoints) the runtime at shutdown when it opened it, or
+    when told it owns it: uvicorn ends the process by re-raising SIGTERM after shutdown, so
+    the lifespan is the last place a clean close can happen.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        own = runtime is None
         app.state.runtime = runtime or Runtime.open(settings or Settings.from_env())
         yield
-        if own:
+        if runtime is None or owns_runtime:
             app.state.runtime.close()
 
     app = FastAPI(

@@ -65,6 +65,9 @@ class Runtime:
         self._bundles: dict[str, tuple[Bundle, int | None]] = {}
         self._tenants_by_key: dict[str, Tenant] = {}
         self._last_seq = 0
+        # Every stored (tenant, event_id), as hashes: a new id (nearly every event) is known
+        # new without a database read; a seen one is confirmed against the record.
+        self._seen: set[int] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.demo_key: str | None = None
@@ -201,6 +204,8 @@ class Runtime:
                 self.state, after = MemoryState(), 0
         with self.db.connect() as conn:
             self._last_seq = conn.execute(select(events_table.c.seq).order_by(events_table.c.seq.desc()).limit(1)).scalar() or 0
+            ids = conn.execute(select(events_table.c.tenant, events_table.c.event_id)).yield_per(10_000)
+            self._seen = {hash(tuple(row)) for row in ids}
         replayed = 0
         for row in event_repo.iter_events(self.db, after_seq=after):
             bundle = self._bundles.get(row["tenant"])
@@ -229,7 +234,16 @@ class Runtime:
 
     # ------------------------------------------------------------------ records
 
+    def remember(self, tenant_id: str, event_id: str) -> None:
+        self._seen.add(hash((tenant_id, event_id)))
+
+    def forget(self, tenant_id: str, event_id: str) -> None:
+        self._seen.discard(hash((tenant_id, event_id)))
+
     def stored_decision(self, tenant_id: str, event_id: str) -> tuple[dict, str] | None:
+        """The stored decision and body hash of an event, if it was stored before."""
+        if hash((tenant_id, event_id)) not in self._seen:
+            return None
         with self.db.connect() as conn:
             event = event_repo.get_event(conn, tenant=tenant_id, event_id=event_id)
             if event is None:

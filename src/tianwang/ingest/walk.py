@@ -159,11 +159,13 @@ def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: 
     key = (tenant.id, record["event_id"])
     future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(tenant.id, record, decision))
     rt.inflight[key] = (body_hash, Accepted(decision, future))
+    rt.remember(*key)
 
     def settled(f: Future) -> None:
         with rt.walk_lock:
             rt.inflight.pop(key, None)
             if f.exception() is not None:
+                rt.forget(*key)
                 bundle.streams.revert(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
             else:
                 rt.committed(f.result())

@@ -106,21 +106,24 @@ def sample_day(seed: int = 7, customers: int = 40, start: datetime | None = None
     day.emit("identity_theft", "drawdown", timedelta(hours=23, minutes=20), thief, amount=900_000,
              credit_limit=1_000_000, payee_card=card_number(rng))
 
-    # Multi-borrowing: inquiries at many institutions within days, then an application.
-    borrower = people[1]
+    # Multi-borrowing: after their own loan, inquiries at many institutions, then another application.
+    borrower = people[1 % len(people)]
     for k in range(9):
-        day.emit("multi_borrowing", "inquiry", timedelta(hours=1 + k), borrower, institution_id=f"inst-{k}",
-                 institution_type="microloan")
-    day.emit("multi_borrowing", "apply", timedelta(hours=21), borrower, amount=3_000_000)
+        day.emit("multi_borrowing", "inquiry", timedelta(hours=22, minutes=5 * k), borrower,
+                 institution_id=f"inst-{k}", institution_type="microloan")
+    day.emit("multi_borrowing", "apply", timedelta(hours=23, minutes=30), borrower, amount=3_000_000)
 
     # A telecom-scam victim: an older, long-standing customer drains the line to a new payee on a call.
     elder = day.person(3000, birth_year=1958)
-    day.emit("normal", "apply", timedelta(hours=0, minutes=5), elder, amount=5_000_000)
+    day.emit("normal", "apply", timedelta(days=-80, hours=10), elder, amount=5_000_000)
+    day.emit("normal", "drawdown", timedelta(days=-60, hours=11), elder, amount=800_000, credit_limit=5_000_000,
+             payee_card=elder["card"])
+    day.emit("normal", "repay", timedelta(days=-30, hours=9), elder, amount=820_000, overdue_days=0)
     day.emit("telecom_scam", "drawdown", timedelta(hours=22, minutes=47), elder, amount=4_900_000,
              credit_limit=5_000_000, payee_card=card_number(rng, bin="621700"), on_call=True)
 
     # Cash-out: a drawdown spent at once in round sums at one colluding merchant.
-    casher = people[2]
+    casher = people[2 % len(people)]
     day.emit("cash_out", "drawdown", timedelta(hours=15), casher, amount=3_000_000, credit_limit=3_000_000,
              payee_card=casher["card"])
     for k in range(4):

@@ -1,11 +1,14 @@
 """The in-process window state (embedded mode), checkpointed to one file.
 
-Owns the series map (tenant, stream id, key) → `Series`, bounded memory by eviction, and the
-checkpoint file. An entry may go once no event can still see it: its ts is at or before
-(newest ts − the stream's longest window − `lateness_ms`), where `lateness_ms` is how far
-behind the newest event an event may arrive and still get complete windows. Eviction is
-amortised: a series is trimmed when it has doubled since its last trim, and a sweep visits
-a few series per append, so series of keys that went quiet are dropped too.
+Owns the series map (tenant, key) → stream id → `Series`, bounded memory by eviction, and the
+checkpoint file. An entry may go once no event can still see it. Event time is not monotonic
+(late arrivals; a sender's batch may carry events dated weeks ahead), so the clock eviction
+trusts is each tenant's *watermark*: the least ts among its last `watermark_events` events,
+which a future-dated event cannot push forward. An entry goes once its ts is at or before
+(watermark − the stream's longest window − `lateness_ms`): every event no more than
+`lateness_ms` older than the watermark still sees complete windows; one later than that may
+find old entries gone. Eviction is amortised: a series is trimmed when it has doubled since
+its last trim, and a sweep visits one key per append, so keys that went quiet are dropped.
 
 Not thread-safe: the walk calls it from one thread (or under one lock).
 """
@@ -13,6 +16,7 @@ Not thread-safe: the walk calls it from one thread (or under one lock).
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,18 +26,44 @@ from tianwang.state.base import Append, StateError, Stats, WindowQuery
 from tianwang.state.series import Series
 
 DEFAULT_LATENESS_MS = 3_600_000
+DEFAULT_WATERMARK_EVENTS = 1024
+
+
+class _Watermark:
+    """The least ts among the last `span` appended events (a monotonic deque: O(1) amortised)."""
+
+    __slots__ = ("span", "count", "recent")
+
+    def __init__(self, span: int, count: int = 0, recent: Sequence[tuple[int, int]] = ()):
+        self.span, self.count = span, count
+        self.recent: deque[tuple[int, int]] = deque(recent)  # (event number, ts), ts increasing
+
+    def add(self, ts: int) -> int:
+        recent = self.recent
+        while recent and recent[-1][1] >= ts:
+            recent.pop()
+        recent.append((self.count, ts))
+        if recent[0][0] <= self.count - self.span:
+            recent.popleft()
+        self.count += 1
+        return recent[0][1]
+
+    @property
+    def ts(self) -> int:
+        return self.recent[0][1]
 
 
 class MemoryState:
     """Window series in process memory (see state/base.py for the interface)."""
 
-    def __init__(self, *, lateness_ms: int = DEFAULT_LATENESS_MS):
+    def __init__(self, *, lateness_ms: int = DEFAULT_LATENESS_MS, watermark_events: int = DEFAULT_WATERMARK_EVENTS):
         self.lateness_ms = lateness_ms
+        self.watermark_events = watermark_events
         # (tenant, key) → stream id → series. Grouped by key because a plan reads many streams
         # keyed alike (one device's counts, sums, distincts …): one big-map lookup per key, not
         # per stream, is what keeps a query cheap when the map is far larger than the CPU cache.
         self._keys: dict[tuple[str, tuple], dict[str, Series]] = {}
-        self._now: dict[str, int] = {}  # tenant → newest ts appended (event time)
+        self._clocks: dict[str, _Watermark] = {}  # tenant → its watermark
         self._sweep: list[tuple[str, tuple]] = []
 
     def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]]) -> list[Sequence[Any]]:
@@ -47,9 +77,10 @@ class MemoryState:
         return out
 
     def append(self, tenant: str, ts: int, token: str, items: Sequence[Append]) -> None:
-        now = self._now.get(tenant)
-        if now is None or ts > now:
-            self._now[tenant] = ts
+        clock = self._clocks.get(tenant)
+        if clock is None:
+            clock = self._clocks[tenant] = _Watermark(self.watermark_events)
+        safe = clock.add(ts) - self.lateness_ms  # nothing at or before safe - W is in a window to come
         last, streams = None, None
         for stream_id, key, payload, horizon in items:
             if key is not last:  # the entries of one key come together (and share the key object)
@@ -63,7 +94,7 @@ class MemoryState:
             s.horizon = horizon
             s.append(ts, token, payload)
             if len(s.ts) >= s.check_at:
-                s.evict(s.ts[-1] - horizon - self.lateness_ms)
+                s.evict(safe - horizon)
         self._sweep_step()
 
     def _sweep_step(self) -> None:
@@ -76,12 +107,12 @@ class MemoryState:
         streams = self._keys.get(k)
         if streams is None:
             return
-        now = self._now[k[0]] - self.lateness_ms
+        safe = self._clocks[k[0]].ts - self.lateness_ms
         for stream_id, s in list(streams.items()):
-            if s.ts[-1] <= now - s.horizon:
+            if s.ts[-1] <= safe - s.horizon:
                 del streams[stream_id]  # the key went quiet in this stream
-            elif s.ts[0] <= now - s.horizon:
-                s.evict(now - s.horizon)
+            elif s.ts[0] <= safe - s.horizon:
+                s.evict(safe - s.horizon)
         if not streams:
             del self._keys[k]
 
@@ -130,22 +161,26 @@ class MemoryState:
         size += sum(sys.getsizeof(streams) + 150 for streams in self._keys.values())
         return Stats(n_series, entries, size)
 
-    def newest_ts(self, tenant: str) -> int | None:
-        """The newest event time appended for `tenant`."""
-        return self._now.get(tenant)
+    def watermark(self, tenant: str) -> int | None:
+        """The event time eviction trusts for `tenant` (see the module docstring)."""
+        clock = self._clocks.get(tenant)
+        return None if clock is None else clock.ts
 
     def checkpoint(self, path: str | Path, last_seq: int) -> None:
         """Write the whole state atomically; `last_seq` is the last event log seq it includes."""
         series = [(k, s.ts.tolist(), s.tokens, s.cols, s.horizon) for k, s in self.series()]
-        ckpt.write(path, {"last_seq": last_seq, "lateness_ms": self.lateness_ms, "now": self._now, "series": series})
+        clocks = {tenant: (c.count, list(c.recent)) for tenant, c in self._clocks.items()}
+        ckpt.write(path, {"last_seq": last_seq, "lateness_ms": self.lateness_ms,
+                          "watermark_events": self.watermark_events, "clocks": clocks, "series": series})
 
     @classmethod
     def load(cls, path: str | Path) -> tuple[MemoryState, int]:
         """Read a checkpoint → (state, last_seq); StateError when it is missing or corrupt."""
         body = ckpt.read(path)
         try:
-            state = cls(lateness_ms=body["lateness_ms"])
-            state._now = dict(body["now"])
+            state = cls(lateness_ms=body["lateness_ms"], watermark_events=body["watermark_events"])
+            for tenant, (count, recent) in body["clocks"].items():
+                state._clocks[tenant] = _Watermark(state.watermark_events, count, map(tuple, recent))
             for (tenant, stream_id, key), ts, tokens, cols, horizon in body["series"]:
                 streams = state._keys.setdefault((tenant, tuple(key)), {})
                 streams[stream_id] = Series.restore(ts, tokens, cols, horizon)

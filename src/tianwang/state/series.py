@@ -1,7 +1,7 @@
 """One time-sorted series of entries and its window queries, in process memory.
 
-Owns the layout the memory backend keeps per (tenant, stream, key): parallel lists of ts,
-tokens and one list per payload column, kept sorted by ts (equal ts in arrival order).
+Owns the layout the memory backend keeps per (tenant, stream, key): an array of ts, a list
+of tokens and one list per payload column, kept sorted by ts (equal ts in arrival order).
 Counts are two bisections; sums use prefix sums built on the first sum query of a column and
 extended on every append (appends at the end are the common case; an out-of-order insert
 rebuilds the prefix tail); min, max, distinct and last scan the window's slice, in C where
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from math import fsum
 from collections.abc import Mapping, Sequence
+from math import fsum
 from types import MappingProxyType
 from typing import Any
 

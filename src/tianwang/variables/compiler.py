@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from tianwang.decision.expr import evaluate
-from tianwang.state.base import WindowQuery
+from tianwang.state.base import COUNT, FIRST_TS, LAST_TS, WindowQuery
 from tianwang.variables.aggregates import OPS, Finisher, finisher
 from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, WindowVar
 from tianwang.variables.streams import Stream, StreamSet, column_of, field_getter, key_getter
@@ -125,7 +125,7 @@ def _read(stream: Stream, key_at: int, group: list[WindowVar]) -> _Read:
         col = -1 if name is None else stream.column(name)
         at = []
         for op in OPS[var.agg]:
-            op_col = -1 if op in _NO_COLUMN[var.agg] else col
+            op_col = -1 if op in _NO_COLUMN else col  # so ratio's COUNT is the stream's COUNT
             at.append(ops.setdefault((op, wi, op_col), len(ops)))
         if var.agg in _AS_IS and not var.include_current:
             picks.append(var.name)
@@ -139,11 +139,7 @@ def _read(stream: Stream, key_at: int, group: list[WindowVar]) -> _Read:
 
 
 _AS_IS = {"count", "sum", "min", "max", "last"}  # the value is the op's result, unchanged
-
-
-# ops that read no column even when their agg does (ratio's COUNT)
-_NO_COLUMN = {agg: () for agg in OPS} | {"count": OPS["count"], "first_seen": OPS["first_seen"],
-                                         "last_seen": OPS["last_seen"], "ratio": (OPS["ratio"][1],)}
+_NO_COLUMN = {COUNT, FIRST_TS, LAST_TS}
 
 
 def jsonable(value: Any) -> Any:

@@ -1,0 +1,133 @@
+"""Decisions as a lending system sees them: versions, shadows, fallbacks, hot reload."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tianwang.ingest.runtime import Tenant
+from tianwang.ingest.walk import accept
+from tianwang.policy import versions
+from tests.factories import apply_event, drawdown_event
+from tests.serving import open_runtime
+
+DEMO = Tenant("demo", "demo")
+DEFAULT = Path(__file__).resolve().parents[2] / "policies" / "default"
+
+SHADOW = """
+strategies:
+  - name: apply_shadow_strict
+    scene: apply
+    mode: shadow
+    rules:
+      - code: SHADOW_ANY_APPLICATION
+        when: "amount >= 0"
+        outcome: reject
+        score: 5
+        reason: "Every application of {amount} fen (a shadow rule)"
+"""
+
+
+def _publish(rt, folder: Path, note: str) -> int:
+    with rt.db.begin() as conn:
+        version, _ = versions.publish_folder(conn, tenant="demo", folder=folder, actor="test", note=note)
+    rt.reload_policies()
+    return version
+
+
+def _copy_default(tmp_path) -> Path:
+    folder = tmp_path / "policy"
+    shutil.copytree(DEFAULT, folder)
+    return folder
+
+
+def test_a_published_version_decides_the_next_event_and_is_recorded(tmp_path):
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        before = accept(rt, DEMO, apply_event("v-1")).wait()
+        folder = _copy_default(tmp_path)
+        (folder / "strategies" / "zz_extra.yaml").write_text(
+            SHADOW.replace("mode: shadow", "mode: shadow").replace("apply_shadow_strict", "noop_shadow")
+        )
+        version = _publish(rt, folder, "add a shadow")
+        after = accept(rt, DEMO, apply_event("v-2", minute=1)).wait()
+        assert after["policy_version"] == version == before["policy_version"] + 1
+        assert after["strategy_version"].endswith(f"@{version}")
+    finally:
+        rt.close()
+
+
+def test_shadow_strategies_are_recorded_but_not_enforced(tmp_path):
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        folder = _copy_default(tmp_path)
+        (folder / "strategies" / "zz_shadow.yaml").write_text(SHADOW)
+        _publish(rt, folder, "shadow")
+        d = accept(rt, DEMO, apply_event("sh-1")).wait()
+        assert d["outcome"] != "reject", "a shadow strategy never decides"
+        (shadow,) = d["shadow"]
+        assert shadow == {"strategy": "apply_shadow_strict", "outcome": "reject", "score": 5,
+                          "reasons": ["SHADOW_ANY_APPLICATION"]}
+        assert d["values"]["amount"] == 2_000_000
+    finally:
+        rt.close()
+
+
+def test_a_failing_stage_gives_the_fallback_outcome_and_says_why(tmp_path, monkeypatch):
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        def broken(*a, **k):
+            raise ConnectionError("list service unreachable")
+
+        monkeypatch.setattr(rt.lists, "contains", broken)
+        d = accept(rt, DEMO, apply_event("fb-1")).wait()
+        assert d["outcome"] == "review"  # the default strategy's on_error
+        assert "variables failed" in d["fallback"] and "unreachable" in d["fallback"]
+        stored = rt.stored_decision("demo", "fb-1")[0]
+        assert stored["fallback"] == d["fallback"]
+    finally:
+        rt.close()
+
+
+def test_a_decision_over_its_time_budget_falls_back(tmp_path):
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        folder = _copy_default(tmp_path)
+        path = folder / "strategies" / "apply.yaml"
+        text = path.read_text()
+        assert "timeout_ms:" in text
+        import re
+
+        path.write_text(re.sub(r"timeout_ms: \d+", "timeout_ms: 1", text, count=1))
+        _publish(rt, folder, "tiny budget")
+        import time
+
+        strategy = rt.bundle("demo")[0].active["apply"]
+        plan = rt.bundle("demo")[0].plans[strategy.name]
+        original = plan.compute
+
+        def slow_compute(*a, **k):
+            time.sleep(0.005)
+            return original(*a, **k)
+
+        plan.compute = slow_compute
+        d = accept(rt, DEMO, apply_event("to-1")).wait()
+        assert d["fallback"] and "budget" in d["fallback"]
+        assert d["outcome"] in ("review", "verify", "delay", "reject")
+    finally:
+        rt.close()
+
+
+def test_delay_decisions_say_until_when(tmp_path):
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        accept(rt, DEMO, apply_event("dl-0", customer="elder", birth_year=1950)).wait()
+        accept(rt, DEMO, drawdown_event("dl-1", customer="elder", amount=300_000, limit=5_000_000, minute=90,
+                                        payee_seed="own", birth_year=1950)).wait()
+        d = accept(rt, DEMO, drawdown_event("dl-2", customer="elder", amount=4_900_000, limit=5_000_000,
+                                            on_call=True, hour=23, birth_year=1950)).wait()
+        assert d["outcome"] == "delay", d
+        assert d["delay_until"] > d["occurred_at"]
+        assert set(d["interventions"]) & {"ai_call", "manual_call", "app_popup", "sms"}
+    finally:
+        rt.close()
