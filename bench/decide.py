@@ -53,12 +53,14 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def in_process(policy_dir: Path, events: list[dict], warm: int) -> dict:
+def in_process(policy_dir: Path, events: list[dict], warm: int, writer_core: int) -> dict:
+    """One run; the walk on core 0, the writer thread on `writer_core` (0: sharing it)."""
     folder = Path(tempfile.mkdtemp(prefix="tw-bench-"))
     try:
         t0 = time.perf_counter()
         rt = Runtime.open(Settings.from_env({}, data_dir=folder, policy_dir=policy_dir, pii_key="bench"), background=False)
         opened = time.perf_counter() - t0
+        os.sched_setaffinity(rt.writer._thread.native_id, {writer_core})
         pending = []
         for e in events[:warm]:
             pending.append(accept(rt, DEMO, e))
@@ -189,17 +191,30 @@ def main() -> None:
     ap.add_argument("--declared", type=int, default=100_000)
     ap.add_argument("--http-seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each in-process case; medians are shown")
     args = ap.parse_args()
     os.sched_setaffinity(0, {0})
     events = traffic(args.events)
+    big_dir = big_bundle(args.declared)
 
-    base = in_process(DEFAULT_POLICY, events, args.warm)
-    big = in_process(big_bundle(args.declared), events, args.warm)
-    print(f"\nin process, one core, {args.events - args.warm} events after {args.warm} warm-up, durable commits, at most {IN_FLIGHT} awaiting commit")
-    print(f"{'bundle':34} {'declared':>9} {'computed':>9} {'decisions/s':>12} {'walk p50 ms':>12} {'walk p99 ms':>12} {'open s':>7}")
-    for name, r in (("default policy", base), (f"+{args.declared:,} declared variables", big)):
-        print(f"{name:34} {r['declared']:>9,} {r['computed']:>9,} {r['rate']:>12,.0f} {r['p50']:>12.3f} {r['p99']:>12.3f} {r['open_s']:>7.1f}")
-    print(f"ratio with 100k declared: throughput {big['rate'] / base['rate']:.2f}x, p99 {big['p99'] / base['p99']:.2f}x")
+    cases = [
+        ("default policy, writer on the same core", DEFAULT_POLICY, 0),
+        (f"+{args.declared:,} declared, writer on the same core", big_dir, 0),
+        ("default policy, writer on core 1", DEFAULT_POLICY, 1),
+    ]
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
+    for _ in range(args.repeat):  # interleaved, so drift in the machine hits every case alike
+        for name, folder, core in cases:
+            runs[name].append(in_process(folder, events, args.warm, core))
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    print(f"\nin process, walk pinned to core 0, {args.events - args.warm} events after {args.warm} warm-up, "
+          f"durable commits, at most {IN_FLIGHT} awaiting commit; median of {args.repeat} runs")
+    print(f"{'case':46} {'declared':>9} {'computed':>9} {'decisions/s':>12} {'walk p50 ms':>12} {'walk p99 ms':>12} {'open s':>7}")
+    for name, r in med.items():
+        print(f"{name:46} {r['declared']:>9,.0f} {r['computed']:>9,.0f} {r['rate']:>12,.0f} {r['p50']:>12.3f} "
+              f"{r['p99']:>12.3f} {r['open_s']:>7.1f}")
+    base, big = med[cases[0][0]], med[cases[1][0]]
+    print(f"with {args.declared:,} more declared: throughput {big['rate'] / base['rate']:.2f}x, p99 {big['p99'] / base['p99']:.2f}x")
 
     h = http(args.http_seconds, args.connections)
     print(f"\nHTTP, server on core 0, wrk on core 1, {args.connections} connections, {args.http_seconds}s each")

@@ -442,25 +442,28 @@ def is_placeholder(value: Any) -> bool:
 _BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 
 
+def _spread(x: int) -> int:
+    """Bit i of a 16-bit value moved to bit 2i (for interleaving)."""
+    return _SPREAD[x & 0xFF] | (_SPREAD[x >> 8] << 16)
+
+
+_SPREAD = [sum(((b >> i) & 1) << (2 * i) for i in range(8)) for b in range(256)]
+
+
 def geohash(lat: float, lon: float, precision: int = 6) -> str:
-    """Standard geohash of a point (precision 6 is a cell of about 1.2 km x 0.6 km)."""
-    lat_lo, lat_hi, lon_lo, lon_hi = -90.0, 90.0, -180.0, 180.0
-    out, bits, ch, even = [], 0, 0, True
-    while len(out) < precision:
-        if even:
-            mid = (lon_lo + lon_hi) / 2
-            ch = (ch << 1) | (lon >= mid)
-            lon_lo, lon_hi = (mid, lon_hi) if lon >= mid else (lon_lo, mid)
-        else:
-            mid = (lat_lo + lat_hi) / 2
-            ch = (ch << 1) | (lat >= mid)
-            lat_lo, lat_hi = (mid, lat_hi) if lat >= mid else (lat_lo, mid)
-        even = not even
-        bits += 1
-        if bits == 5:
-            out.append(_BASE32[ch])
-            bits, ch = 0, 0
-    return "".join(out)
+    """Standard geohash of a point (precision 6 is a cell of about 1.2 km x 0.6 km).
+
+    Quantises both axes and interleaves the bits (longitude first), which is the classic
+    bisection done in integer arithmetic; tests check it against the bisection.
+    """
+    bits = 5 * precision
+    if bits > 32:
+        raise ValueError("precision at most 6")
+    n_lon, n_lat = (bits + 1) // 2, bits // 2
+    x = min(int((lon + 180.0) / 360.0 * (1 << n_lon)), (1 << n_lon) - 1)
+    y = min(int((lat + 90.0) / 180.0 * (1 << n_lat)), (1 << n_lat) - 1)
+    code = (_spread(x) << 1) | _spread(y) if bits % 2 == 0 else _spread(x) | (_spread(y) << 1)
+    return "".join(_BASE32[(code >> (bits - 5 * (i + 1))) & 31] for i in range(precision))
 
 
 def _ip_prefix(ip: str) -> str:

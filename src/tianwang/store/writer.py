@@ -68,6 +68,7 @@ class GroupCommitWriter:
         self._submitted = 0
         self._processed = 0
         self._closed = False
+        self._sqlite = _SqliteBatch(engine.dialect) if engine.dialect.name == "sqlite" else None
         self._thread = threading.Thread(target=self._run, name="tianwang-writer", daemon=True)
         self._thread.start()
 
@@ -151,12 +152,15 @@ class GroupCommitWriter:
             return False
 
     def _commit(self, items: list[_Item]) -> None:
-        stmt = events.insert().returning(events.c.seq, sort_by_parameter_order=True)
+        rows = [it.decision for it in items if it.decision is not None]
         with self._engine.begin() as conn:
-            seqs = conn.execute(stmt, [it.event for it in items]).scalars().all()
-            rows = [it.decision for it in items if it.decision is not None]
-            if rows:
-                conn.execute(decisions.insert(), rows)
+            if self._sqlite is not None:
+                seqs = self._sqlite.insert(conn, [it.event for it in items], rows)
+            else:
+                stmt = events.insert().returning(events.c.seq, sort_by_parameter_order=True)
+                seqs = conn.execute(stmt, [it.event for it in items]).scalars().all()
+                if rows:
+                    conn.execute(decisions.insert(), rows)
         for item, seq in zip(items, seqs, strict=True):
             item.future.set_result(seq)
 
@@ -190,6 +194,55 @@ class GroupCommitWriter:
                     )
                     found.update((t, e) for t, e in conn.execute(query))
         return found
+
+
+class _RawInsert:
+    """One table's INSERT with SQLAlchemy's own bind processors, run by the driver's executemany.
+
+    The values bound are exactly those SQLAlchemy would bind (the same processors for JSON
+    and UTC datetimes); only its per-row statement machinery is skipped — 80 → 25 µs per
+    event and decision on SQLite (bench/decide.py).
+    """
+
+    def __init__(self, table: Any, dialect: Any):
+        cols = [c.name for c in table.c if c.name != "seq"]
+        compiled = table.insert().compile(dialect=dialect, column_keys=cols)
+        self.sql = str(compiled)
+        procs = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.c}
+        self.procs = [(key, procs[key]) for key in compiled.positiontup]
+
+    def params(self, rows: list[dict[str, Any]]) -> list[tuple]:
+        procs = self.procs
+        return [tuple(p(row[k]) if p else row[k] for k, p in procs) for row in rows]
+
+
+class _SqliteBatch:
+    """The SQLite write of a batch: executemany on the raw cursor inside SQLAlchemy's transaction.
+
+    One writer holds the database (BEGIN IMMEDIATE) and the keys are AUTOINCREMENT, so the
+    batch's seqs are consecutive and end at last_insert_rowid().
+    """
+
+    def __init__(self, dialect: Any):
+        self.events = _RawInsert(events, dialect)
+        self.decisions = _RawInsert(decisions, dialect)
+
+    def insert(self, conn: Any, event_rows: list[dict], decision_rows: list[dict]) -> list[int]:
+        import sqlite3
+
+        from sqlalchemy.exc import DBAPIError
+
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(self.events.sql, self.events.params(event_rows))
+            last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+            if decision_rows:
+                cursor.executemany(self.decisions.sql, self.decisions.params(decision_rows))
+        except sqlite3.Error as exc:  # the same exception types the SQLAlchemy path raises
+            raise DBAPIError.instance(self.events.sql, None, exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
+        return list(range(last - len(event_rows) + 1, last + 1))
 
 
 def _unavailable(exc: BaseException) -> bool:
