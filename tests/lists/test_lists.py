@@ -100,3 +100,40 @@ def test_lists_over_http_all_or_nothing(tmp_path):
             assert not any("BLACK" in r["code"] for r in d["reasons"]), d["reasons"]
     finally:
         rt.close()
+
+
+def test_list_api_bad_input_stores_nothing(tmp_path):
+    from tests.serving import DEMO_KEY, Client, Server, open_runtime
+
+    rt = open_runtime(tmp_path / "data", None)
+    try:
+        with Server(rt) as server, Client(server.url, DEMO_KEY) as api:
+            entry = {"list_type": "black", "entity": "device", "value": "dev-1", "reason": "ring"}
+            cases = [
+                ({"entries": [entry, dict(entry)]}, 422, "entries[1].value"),  # the same value twice
+                ({"entries": [dict(entry, list_type="purple")]}, 422, "entries[0].list_type"),
+                ({"entries": [dict(entry, value=12345)]}, 422, "entries[0].value"),
+                ({"entries": [dict(entry, value="null")]}, 422, "entries[0].value"),
+                ({"entries": [dict(entry, reason="")]}, 422, "entries[0].reason"),
+                ({"entries": [dict(entry, expires_at="soon")]}, 422, "entries[0].expires_at"),
+                ({"entries": [dict(entry, entity="spaceship")]}, 422, "entries[0].entity"),
+                ({"entries": [dict(entry, value="x" * 300)]}, 422, "entries[0].value"),
+                ({"entries": ["not an object"]}, 422, "entries[0]"),
+            ]
+            for body, status, field in cases:
+                r = api.post("/v1/lists", json=body)
+                assert r.status_code == status, (body, r.text)
+                assert any(d["field"] == field for d in r.json()["error"]["detail"]), (field, r.json())
+            big = {"entries": [dict(entry, value=f"d{i}", reason="r" * 200) for i in range(2000)]}
+            assert api.post("/v1/lists", json=big).status_code == 413
+            assert api.get("/v1/lists").json()["entries"] == []
+
+            hostile = ["'; DROP TABLE list_entries; --", "<img src=x onerror=alert(1)>", "中文🙂"]
+            r = api.post("/v1/lists", json={"entries": [dict(entry, value=h, reason=h) for h in hostile]})
+            assert r.status_code == 201
+            stored = api.get("/v1/lists", params={"list_type": "black"}).json()["entries"]
+            assert sorted(e["value"] for e in stored) == sorted(hostile)
+            assert api.get("/v1/decisions/%27%3B%20DROP%20TABLE%20events%3B--").status_code == 404
+            assert api.get("/v1/customers/%3Cscript%3E/timeline").json()["items"] == []
+    finally:
+        rt.close()

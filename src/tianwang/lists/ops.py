@@ -22,6 +22,12 @@ def add_entries(rt, *, tenant: str, raw_entries: list[Any], actor: str) -> int:
             entries.append(normalise_entry(raw, hasher=rt.hasher, where=f"entries[{i}]"))
         except ListError as exc:
             errors.extend(exc.errors)
+    seen: dict[tuple, int] = {}
+    for i, e in enumerate(entries):
+        key = (e["list_type"], e["entity"], e["value"])
+        if key in seen:
+            errors.append((f"entries[{i}].value", f"the same value is already in entries[{seen[key]}]"))
+        seen.setdefault(key, i)
     if errors:
         raise ListError(errors)
     return _store(rt, tenant=tenant, entries=entries, actor=actor, how="api")
