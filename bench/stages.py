@@ -1,12 +1,11 @@
 """Per-stage time of the walk (validate, dedupe, enrich, compute, decide, update, store), in process.
 
-    .venv/bin/python bench/stages.py [gc]
+    .venv/bin/python bench/stages.py
 """
 import sys, time, tempfile, os
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 os.sched_setaffinity(0, {0})
 from decide import *
-import gc; gc.set_threshold(100_000, 50, 1000) if len(sys.argv)>1 else None
 events = traffic(14000)
 folder = Path(tempfile.mkdtemp())
 rt = Runtime.open(Settings.from_env({}, data_dir=folder, pii_key="b"), background=False)
