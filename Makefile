@@ -21,6 +21,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
+	command -v wrk >/dev/null || apt-get install -y wrk || echo "wrk not installed: the HTTP part of the bench is skipped"
 	$(BIN)/python bench/decide.py
 
 serve: setup
