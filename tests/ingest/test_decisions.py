@@ -131,3 +131,47 @@ def test_delay_decisions_say_until_when(tmp_path):
         assert set(d["interventions"]) & {"ai_call", "manual_call", "app_popup", "sms"}
     finally:
         rt.close()
+
+
+def test_a_failed_commit_leaves_no_trace_and_its_retry_counts_once(tmp_path, monkeypatch):
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from tianwang.errors import StoreUnavailable
+
+    def values_after(rt, fail_first: bool) -> dict:
+        if fail_first:
+            def down(items):
+                raise OperationalError("COMMIT", {}, Exception("disk unplugged"))
+
+            with monkeypatch.context() as m:
+                m.setattr(rt.writer, "_commit", down)
+                with pytest.raises(StoreUnavailable):
+                    accept(rt, DEMO, apply_event("f-1", customer="c-f")).wait()
+            assert not rt.inflight and rt.stored_decision("demo", "f-1") is None
+        accept(rt, DEMO, apply_event("f-1", customer="c-f")).wait()  # the retry
+        return accept(rt, DEMO, apply_event("f-2", customer="c-f", minute=1)).wait()["values"]
+
+    clean, failed = open_runtime(tmp_path / "a", None), open_runtime(tmp_path / "b", None)
+    try:
+        assert values_after(failed, True) == values_after(clean, False)
+        assert not failed.inflight
+    finally:
+        clean.close()
+        failed.close()
+
+
+def test_a_checkpoint_with_events_in_flight_completes(tmp_path):
+    import threading
+
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        with rt.writer._cond:  # events queued, not yet committed, when the checkpoint starts
+            pending = [accept(rt, DEMO, apply_event(f"ck-{i}", minute=i)) for i in range(20)]
+            done = threading.Event()
+            threading.Thread(target=lambda: (rt.checkpoint(), done.set()), daemon=True).start()
+        assert done.wait(timeout=30), "the checkpoint waited for commits that waited for it"
+        assert all(p.wait(timeout=5)["outcome"] for p in pending)
+        assert not rt.inflight
+    finally:
+        rt.close()

@@ -185,3 +185,43 @@ def test_bad_rows_are_refused_at_submit(engine):
             writer.submit(event_row(1) | {"tenant": ""}, decision_row(1))
         with pytest.raises(ValueError, match="differ"):
             writer.submit(event_row(1), decision_row(1) | {"event_id": "ev-2"})
+
+
+def test_a_listener_hears_each_batch_once_after_its_futures_resolved(engine):
+    heard: list[list] = []
+
+    def listener(done):
+        assert all(f.done() for _, f in done), "told only once every Future of the batch is resolved"
+        heard.append([(key, f.result()) for key, f in done])
+
+    with GroupCommitWriter(engine) as writer:
+        writer.add_listener(listener)
+        with writer._cond:  # hold the writer so that all of these go in one batch
+            futures = [writer.submit(event_row(i), decision_row(i)) for i in range(5)]
+        assert writer.flush(timeout=30)
+        assert heard == [[(("acme", f"ev-{i}"), f.result()) for i, f in enumerate(futures)]]
+        writer.remove_listener(listener)
+        writer.submit(event_row(9), decision_row(9)).result(timeout=30)
+        assert writer.flush(timeout=30)
+    assert len(heard) == 1
+
+
+def test_a_failing_listener_does_not_stop_the_writer(engine):
+    def broken(done):
+        raise RuntimeError("listener bug")
+
+    with GroupCommitWriter(engine) as writer:
+        writer.add_listener(broken)
+        seqs = [writer.submit(event_row(i), decision_row(i)).result(timeout=30) for i in range(3)]
+    assert seqs == sorted(seqs) and _count(engine, events) == 3
+
+
+def test_a_submit_refused_after_close_is_told_to_listeners(engine):
+    heard = []
+    writer = GroupCommitWriter(engine)
+    writer.add_listener(lambda done: heard.extend(done))
+    writer.close()
+    future = writer.submit(event_row(1), decision_row(1))
+    assert heard == [(("acme", "ev-1"), future)]
+    with pytest.raises(StoreUnavailable, match="closed"):
+        future.result(timeout=1)

@@ -24,6 +24,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime or Runtime.open(settings or Settings.from_env())
         yield
+        waiter = getattr(app.state, "commit_waiter", None)
+        if waiter is not None:
+            waiter.close()
         if runtime is None or owns_runtime:
             app.state.runtime.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -20,18 +22,29 @@ class Metrics:
         self.rejected = Counter("tianwang_rejected_requests", "Requests refused before any decision", ["reason"], registry=r)
         self.rule_hits = Counter("tianwang_rule_hits", "Rules that fired", ["scene", "code"], registry=r)
         self.state_series = Gauge("tianwang_state_series", "Window series held in the online state", registry=r)
+        # Labelled children by their labels: `labels()` takes a lock and validates its
+        # arguments on every call; scenes, outcomes and rule codes are few.
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe(self, decision: dict) -> None:
         scene = decision["scene"]
         if decision.get("duplicate"):
             self.duplicates.inc()
             return
-        self.decisions.labels(scene, decision["outcome"]).inc()
-        self.latency.labels(scene).observe(decision["latency_ms"] / 1000)
+        child = self._child
+        child(self.decisions, scene, decision["outcome"]).inc()
+        child(self.latency, scene).observe(decision["latency_ms"] / 1000)
         if decision["fallback"]:
-            self.fallbacks.labels(scene).inc()
+            child(self.fallbacks, scene).inc()
         for reason in decision["reasons"]:
-            self.rule_hits.labels(scene, reason["code"]).inc()
+            child(self.rule_hits, scene, reason["code"]).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

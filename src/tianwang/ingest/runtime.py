@@ -14,6 +14,8 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +51,17 @@ class Tenant:
     name: str
 
 
+@dataclass(slots=True)
+class InFlight:
+    """An event handed to the writer and not yet settled: what a repeat or a failure needs."""
+
+    tenant: str
+    body_hash: str
+    accepted: Any  # walk.Accepted, set once the writer has taken the event
+    record: dict
+    bundle: Bundle
+
+
 def _tune_gc() -> None:
     """Leave the long-lived state out of garbage collection and collect young objects less often.
 
@@ -70,8 +83,11 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.log = log
-        self.walk_lock = threading.RLock()  # re-entrant: a commit callback may run inline
-        self.inflight: dict[tuple[str, str], Any] = {}
+        self.walk_lock = threading.RLock()
+        # (tenant, event_id) → InFlight, from the walk's store step until the writer settles it.
+        self.inflight: dict[tuple[str, str], InFlight] = {}
+        # Events whose commit failed, to take out of the window state before the next walk.
+        self._reverts: deque[InFlight] = deque()
         self.metrics = Metrics()
         self.lists = ListIndex()
         self.state = MemoryState()
@@ -103,6 +119,7 @@ class Runtime:
         rt._restore_state()
         _tune_gc()
         rt.writer = GroupCommitWriter(rt.db)
+        rt.writer.add_listener(rt._settle)
         if background:
             rt._spawn(rt._watch_policies, "policy-watch")
             rt._spawn(rt._checkpoint_loop, "checkpoint")
@@ -234,10 +251,40 @@ class Runtime:
         if seq > self._last_seq:
             self._last_seq = seq
 
+    def _settle(self, done: list[tuple[tuple[str, str], Future]]) -> None:
+        """The writer's listener: one call per batch, on the writer thread, without the walk lock.
+
+        A committed event leaves `inflight` (a repeat now finds it stored). A failed or
+        cancelled one is queued for `apply_reverts`, forgotten, and only then leaves
+        `inflight`: in that order, a retry that no longer sees it in flight also finds its
+        revert queued, and `accept` applies the revert before walking the retry. Taking the
+        walk lock here instead would cost a lock hand-off per event and could deadlock with
+        a holder of the lock that waits for `writer.flush()` (checkpoint, policy backfill).
+        """
+        inflight = self.inflight
+        for key, future in done:
+            entry = inflight.get(key)  # one entry per key: a repeat in flight is never resubmitted
+            if entry is None:
+                continue  # not submitted by the walk
+            if not future.cancelled() and future.exception() is None:
+                self.committed(future.result())
+            else:
+                self._reverts.append(entry)
+                self.forget(*key)
+            del inflight[key]
+
+    def apply_reverts(self) -> None:
+        """Take the events whose commit failed out of the window state (under the walk lock)."""
+        while self._reverts:
+            entry = self._reverts.popleft()
+            token = entry.record["event_id"]
+            entry.bundle.streams.revert(entry.record, tenant=entry.tenant, state=self.state, token=token)
+
     def checkpoint(self) -> None:
         """Write the window state as of the last committed event (nothing in flight)."""
         with self.walk_lock:
             self.writer.flush()
+            self.apply_reverts()
             self.state.checkpoint(self._checkpoint_path, self._last_seq)
 
     def _checkpoint_loop(self) -> None:

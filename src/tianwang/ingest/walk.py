@@ -20,7 +20,7 @@ import orjson
 from tianwang.decision.outcomes import Outcome
 from tianwang.errors import Conflict
 from tianwang.events import EventBase, from_ms, normalise, parse_event
-from tianwang.ingest.runtime import Runtime, Tenant
+from tianwang.ingest.runtime import InFlight, Runtime, Tenant
 from tianwang.policy.bundle import Bundle
 
 
@@ -42,6 +42,7 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
     event = validate(raw)
     body_hash = fingerprint(raw)
     with rt.walk_lock:
+        rt.apply_reverts()  # failed commits leave the windows before anything reads them
         repeat = dedupe(rt, tenant, event.event_id, body_hash)
         if repeat is not None:
             return repeat
@@ -70,9 +71,9 @@ def dedupe(rt: Runtime, tenant: Tenant, event_id: str, body_hash: str) -> Accept
     """Step 2: a repeat returns the first decision; the same id with another body is a conflict."""
     pending = rt.inflight.get((tenant.id, event_id))
     if pending is not None:
-        first_hash, first = pending
-        if first_hash != body_hash:
+        if pending.body_hash != body_hash:
             raise Conflict(f"event_id {event_id!r} was sent before with a different body")
+        first = pending.accepted
         return Accepted({**first.decision, "duplicate": True}, first.future)
     stored = rt.stored_decision(tenant.id, event_id)
     if stored is None:
@@ -155,20 +156,20 @@ def update_state(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict) -> N
 
 
 def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: str, bundle: Bundle) -> Future:
-    """Step 7: event + decision + values in one group-committed transaction."""
+    """Step 7: event + decision + values in one group-committed transaction.
+
+    The writer settles the event once its batch is done (`Runtime._settle`): it leaves
+    `inflight`, and if the commit failed its window entries are reverted before the next walk.
+    """
     key = (tenant.id, record["event_id"])
-    future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(tenant.id, record, decision))
-    rt.inflight[key] = (body_hash, Accepted(decision, future))
+    # In flight before it is submitted: the writer may settle it before `submit` returns.
+    entry = rt.inflight[key] = InFlight(tenant.id, body_hash, None, record, bundle)
     rt.remember(*key)
-
-    def settled(f: Future) -> None:
-        with rt.walk_lock:
-            rt.inflight.pop(key, None)
-            if f.exception() is not None:
-                rt.forget(*key)
-                bundle.streams.revert(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
-            else:
-                rt.committed(f.result())
-
-    future.add_done_callback(settled)
+    try:
+        future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(tenant.id, record, decision))
+    except BaseException:
+        rt.inflight.pop(key, None)
+        rt.forget(*key)
+        raise
+    entry.accepted = Accepted(decision, future)
     return future

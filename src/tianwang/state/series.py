@@ -2,10 +2,11 @@
 
 Owns the layout the memory backend keeps per (tenant, stream, key): an array of ts, a list
 of tokens and one list per payload column, kept sorted by ts (equal ts in arrival order).
-Counts are two bisections; sums use prefix sums built on the first sum query of a column and
-extended on every append (appends at the end are the common case; an out-of-order insert
-rebuilds the prefix tail); min, max, distinct and last scan the window's slice, in C where
-the column holds only plain values.
+Counts are a bisection per window (one more when the query is older than the last entry);
+sums use prefix sums built on the first sum query of a column and extended on every append
+(appends at the end are the common case; an out-of-order insert rebuilds the prefix tail);
+min, max, distinct and last scan the window's slice, in C where the column holds only plain
+values.
 """
 
 from __future__ import annotations
@@ -28,20 +29,13 @@ OTHER = 8  # anything else (a list …): neither a number nor a distinct value
 NONNUM = NONE | TEXT | OTHER
 
 _SCALARS = (str, int, float, bool)
+_TYPE_FLAGS = {int: 0, float: FLOAT, type(None): NONE, str: TEXT, bool: TEXT}  # _flag by type; else OTHER
+_NO_COLUMNS: tuple = ()
 _NONE_YET: Mapping[int, list[int]] = MappingProxyType({})
 
 
 def _flag(v: Any) -> int:
-    t = type(v)
-    if t is int:
-        return 0
-    if t is float:
-        return FLOAT
-    if v is None:
-        return NONE
-    if t is str or t is bool:
-        return TEXT
-    return OTHER
+    return _TYPE_FLAGS.get(type(v), OTHER)
 
 
 def _number(v: Any) -> bool:
@@ -54,14 +48,31 @@ class Series:
     def __init__(self, width: int, horizon: int):
         self.ts = array("q")  # contiguous: a bisection touches no scattered int objects
         self.tokens: list[str] = []
-        self.cols: list[list[Any]] = [[] for _ in range(width)]
-        self.flags = [0] * width
+        # A count-only stream's series (a third of them) share one empty tuple: no lists to allocate.
+        self.cols: list[list[Any]] = [[] for _ in range(width)] if width else _NO_COLUMNS
+        self.flags = [0] * width if width else _NO_COLUMNS
         self.horizon = horizon
         # column → prefix sums of its ints / prefix counts of its numbers (len n + 1); most
         # series never see a sum query, so they share one empty mapping until they do
         self.sums: Mapping[int, list[int]] = _NONE_YET
         self.nums: Mapping[int, list[int]] = _NONE_YET
         self.check_at = 64  # length at which to look for entries to evict next
+
+    @classmethod
+    def first(cls, ts: int, token: str, payload: tuple, horizon: int) -> Series:
+        """A new series holding one entry: what most appends to a key not seen in a while make."""
+        s = cls.__new__(cls)
+        s.ts = array("q", (ts,))
+        s.tokens = [token]
+        if payload:
+            s.cols = [[v] for v in payload]
+            s.flags = [_TYPE_FLAGS.get(type(v), OTHER) for v in payload]
+        else:
+            s.cols = s.flags = _NO_COLUMNS
+        s.horizon = horizon
+        s.sums = s.nums = _NONE_YET
+        s.check_at = 64
+        return s
 
     @classmethod
     def restore(cls, ts: list[int], tokens: list[str], cols: list[list[Any]], horizon: int) -> Series:
@@ -84,7 +95,7 @@ class Series:
                 for c, v in enumerate(payload):
                     cols[c].append(v)
                     if type(v) is not int:
-                        flags[c] |= _flag(v)
+                        flags[c] |= _TYPE_FLAGS.get(type(v), OTHER)
                 if self.sums:
                     for c, p in self.sums.items():
                         v = payload[c]
@@ -159,12 +170,20 @@ class Series:
 
     def query(self, t: int, q: WindowQuery) -> Sequence[Any]:
         ts = self.ts
-        hi = bisect_right(ts, t)
+        hi = len(ts)
+        if hi and ts[hi - 1] > t:  # a late event: entries after it exist (live, the last is mostly older)
+            hi = bisect_right(ts, t)
         if not hi or ts[hi - 1] <= t - q.longest:  # nothing in any window: the commonest answer for rare keys
             return q.empty
-        if q.counts_only:
-            return [hi - bisect_right(ts, t - w, 0, hi) for w in q.windows]
-        los = [bisect_right(ts, t - w, 0, hi) for w in q.windows]
+        windows = q.windows
+        if len(windows) == 1:  # most queries: no comprehension (a call) for one bisection
+            los = [bisect_right(ts, t - windows[0], 0, hi)]
+            if q.counts_only:
+                return [hi - los[0]]
+        elif q.counts_only:
+            return [hi - bisect_right(ts, t - w, 0, hi) for w in windows]
+        else:
+            los = [bisect_right(ts, t - w, 0, hi) for w in windows]
         cols, flags = self.cols, self.flags
         out = []
         for op, wi, c in q.ops:

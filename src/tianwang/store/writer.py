@@ -9,6 +9,11 @@ order.
 Failures stay local: a duplicate (tenant, event_id) fails only its own Future (`DuplicateEvent`);
 a row the database refuses fails only itself; a database that cannot be reached fails the
 whole batch with `StoreUnavailable`, and the next batch tries again.
+
+Listeners (`add_listener`) hear of each batch once, after every Future in it is resolved: a
+caller waiting for hundreds of events is woken once per batch instead of once per event
+(one Future callback per event means one thread hand-off, and on an event loop one self-pipe
+write, per event).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, StatementError
@@ -31,8 +36,12 @@ log = logging.getLogger(__name__)
 
 _EVENT_COLS = tuple(c.name for c in events.c if c.name != "seq")
 _DECISION_COLS = tuple(c.name for c in decisions.c if c.name != "seq")
+_EVENT_COL_SET, _DECISION_COL_SET = frozenset(_EVENT_COLS), frozenset(_DECISION_COLS)
 _SHARED = ("tenant", "event_id", "scene", "customer_id", "ts")
 _DECISION_DEFAULTS = {"reasons": list, "interventions": list, "values": dict, "latency_us": int}
+
+# A listener gets the ((tenant, event_id), Future) pairs of one batch, every Future resolved.
+BatchListener = Callable[[list[tuple[tuple[str, str], Future]]], None]
 
 
 class DuplicateEvent(Conflict):
@@ -68,6 +77,7 @@ class GroupCommitWriter:
         self._submitted = 0
         self._processed = 0
         self._closed = False
+        self._listeners: tuple[BatchListener, ...] = ()
         self._sqlite = _SqliteBatch(engine.dialect) if engine.dialect.name == "sqlite" else None
         self._thread = threading.Thread(target=self._run, name="tianwang-writer", daemon=True)
         self._thread.start()
@@ -76,13 +86,29 @@ class GroupCommitWriter:
         """Queue one event and its decision; the Future gives the event's seq once committed."""
         item = _Item(_event_row(event_row), _decision_row(decision_row, event_row))
         with self._cond:
-            if self._closed:
-                item.future.set_exception(StoreUnavailable("the event writer is closed"))
-                return item.future
-            self._queue.append(item)
-            self._submitted += 1
-            self._cond.notify_all()
+            closed = self._closed
+            if not closed:
+                self._queue.append(item)
+                self._submitted += 1
+                self._cond.notify_all()
+        if closed:
+            item.future.set_exception(StoreUnavailable("the event writer is closed"))
+            self._tell([item])
         return item.future
+
+    def add_listener(self, listener: BatchListener) -> None:
+        """Call `listener` from the writer thread after each batch (committed or failed).
+
+        It runs before `flush` returns for that batch; it must be quick and must not wait
+        for anything the writer thread itself has to do. A submit refused because the
+        writer is closed is told from the submitting thread, as a batch of one.
+        """
+        with self._cond:
+            self._listeners = (*self._listeners, listener)
+
+    def remove_listener(self, listener: BatchListener) -> None:
+        with self._cond:
+            self._listeners = tuple(fn for fn in self._listeners if fn is not listener)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything submitted so far is committed (or failed); False on timeout."""
@@ -118,9 +144,21 @@ class GroupCommitWriter:
                 log.exception("event writer batch failed")
                 _fail(batch, f"event writer failed: {_why(exc)}", exc)
             finally:
+                self._tell(batch)
                 with self._cond:
                     self._processed += len(batch)
                     self._cond.notify_all()
+
+    def _tell(self, batch: list[_Item]) -> None:
+        listeners = self._listeners  # a tuple replaced whole on change: safe to read unlocked
+        if not listeners:
+            return
+        done = [(item.key, item.future) for item in batch]
+        for listener in listeners:
+            try:
+                listener(done)
+            except Exception:  # a listener's bug must not stop the writer or its other listeners
+                log.exception("event writer listener failed")
 
     def _write(self, items: list[_Item]) -> None:
         if not items or self._try_commit(items):
@@ -268,7 +306,7 @@ def _fail(items: list[_Item], message: str, cause: BaseException) -> None:
 
 
 def _event_row(given: dict[str, Any]) -> dict[str, Any]:
-    _check_keys("event", given, _EVENT_COLS)
+    _check_keys("event", given, _EVENT_COL_SET)
     row = {name: given.get(name) for name in _EVENT_COLS}
     if row["received_at"] is None:
         row["received_at"] = utcnow()
@@ -278,7 +316,7 @@ def _event_row(given: dict[str, Any]) -> dict[str, Any]:
 def _decision_row(given: dict[str, Any] | None, event: dict[str, Any]) -> dict[str, Any] | None:
     if given is None:
         return None
-    _check_keys("decision", given, _DECISION_COLS)
+    _check_keys("decision", given, _DECISION_COL_SET)
     row = {name: given.get(name) for name in _DECISION_COLS}
     for name in _SHARED:
         if row[name] is None:
@@ -293,8 +331,8 @@ def _decision_row(given: dict[str, Any] | None, event: dict[str, Any]) -> dict[s
     return row
 
 
-def _check_keys(what: str, given: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = given.keys() - set(allowed)
+def _check_keys(what: str, given: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = given.keys() - allowed
     if unknown:
         raise ValueError(f"unknown {what} column(s): {sorted(unknown)}")
     if what == "event" and not (given.get("tenant") and given.get("event_id")):

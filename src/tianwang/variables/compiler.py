@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from tianwang.decision.expr import evaluate
+from tianwang.decision.expr import NULL_ERRORS
 from tianwang.state.base import COUNT, FIRST_TS, LAST_TS, WindowQuery
 from tianwang.variables.aggregates import OPS, Finisher, finisher
 from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, WindowVar
@@ -45,8 +45,15 @@ class Plan:
         self._fields = tuple(fields)
         self._reads = tuple(reads)
         self._keys = tuple(keys)
-        self._lists = tuple(lists)
-        self._exprs = tuple(exprs)
+        # The hot loops read plain tuples, not dataclass attributes. Reads are sorted by key, so
+        # per key: the (stream id, query) pairs to ask, and per read what turns a result into values.
+        self._asks = tuple(tuple((r.stream.id, r.query) for r in reads if r.key_at == i) for i in range(len(keys)))
+        self._serve = tuple(tuple((r.query.empty, _empty_values(r), r.picks, r.pick, r.finals, _current_of(r))
+                                  for r in reads if r.key_at == i) for i in range(len(keys)))
+        # (name, list type, first field, its getter, the other (field, getter) pairs): most list
+        # variables check one field, so the common case is one call and no generator.
+        self._lists = tuple((name, lt, *entities[0], entities[1:]) for name, lt, entities in lists)
+        self._exprs = tuple((name, expr.fn) for name, expr in exprs)
 
     def compute(self, event: dict, *, tenant: str, state: Any, lists: Any = None) -> dict[str, Any]:
         """Every needed variable's value for `event`, from the state as it is before the event."""
@@ -54,38 +61,76 @@ class Plan:
         for name, get, default in self._fields:
             v = get(event)
             values[name] = default if v is None else v
-        if self._reads:
+        if self._keys:
             self._windows(event, tenant, state, values)
         if self._lists:
             ts = event["ts"]
-            for name, list_type, entities in self._lists:
-                values[name] = any(
-                    (v := get(event)) is not None and lists.contains(tenant, list_type, field, v, ts)
-                    for field, get in entities
-                )
-        for name, expr in self._exprs:
-            values[name] = jsonable(evaluate(expr, values))
+            contains = _no_lists if lists is None else lists.contains
+            for name, list_type, field, get, more in self._lists:
+                v = get(event)
+                if v is not None and contains(tenant, list_type, field, v, ts):
+                    values[name] = True
+                else:
+                    values[name] = bool(more) and any(
+                        (v := g(event)) is not None and contains(tenant, list_type, f, v, ts) for f, g in more)
+        for name, fn in self._exprs:
+            try:  # decision.expr.evaluate, inlined: one frame less per expression
+                v = fn(values)
+            except NULL_ERRORS:
+                v = None
+            values[name] = v if type(v) in _PLAIN else jsonable(v)
         return values
 
     def _windows(self, event: dict, tenant: str, state: Any, values: dict[str, Any]) -> None:
         t = event["ts"]
         keys = [key(event) for key in self._keys]  # streams keyed alike share the key tuple
-        requests = [(r.stream.id, k, r.query) for r in self._reads if (k := keys[r.key_at]) is not None]
-        results = iter(state.query(tenant, t, requests) if requests else ())
-        scene = event.get("scene")
-        for r in self._reads:
-            cur = None
-            if keys[r.key_at] is None:  # no key value: the window is empty, and the event is in no window
-                res = r.query.empty
-            else:
-                res = next(results)
-                s = r.stream
-                if r.current and scene in s.scenes and (s.matches is None or s.matches(event)):
-                    cur = s.payload(event)
-            if r.picks:
-                values.update(zip(r.picks, r.pick(res)))
-            for name, fin in r.finals:
-                values[name] = fin(res, cur, t)
+        requests = [(sid, k, q) for k, asks in zip(keys, self._asks) if k is not None for sid, q in asks]
+        results = state.query(tenant, t, requests) if requests else ()
+        i = 0
+        for k, serve in zip(keys, self._serve):
+            for empty, if_empty, picks, pick, finals, current in serve:
+                cur = None
+                if k is None:  # no key value: the window is empty, and the event is in no window
+                    res = empty
+                else:
+                    res = results[i]
+                    i += 1
+                    if current is not None:
+                        scenes, matches, payload = current
+                        if event.get("scene") in scenes and (matches is None or matches(event)):
+                            cur = payload(event)
+                if res is empty and cur is None and if_empty is not None:
+                    values.update(if_empty)  # most reads: a key with nothing in its windows
+                    continue
+                if picks:
+                    values.update(zip(picks, pick(res)))
+                for name, fin in finals:
+                    values[name] = fin(res, cur, t)
+
+
+def _empty_values(r: _Read) -> dict[str, Any] | None:
+    """The read's values over empty windows without the current event, worked out once (shared by
+    every event, so only immutable scalars); None if any is not, or depends on the event's time."""
+    empty = r.query.empty
+    out = dict(zip(r.picks, r.pick(empty))) if r.picks else {}
+    for name, fin in r.finals:
+        v, later = fin(empty, None, 0), fin(empty, None, 1 << 45)
+        if v != later or type(v) is not type(later):
+            return None
+        out[name] = v
+    return out if all(type(v) in _PLAIN or type(v) is float for v in out.values()) else None
+
+
+def _current_of(r: _Read) -> tuple | None:
+    """What decides whether (and how) the current event counts in its own window, if any variable asks."""
+    return (r.stream.scenes, r.stream.matches, r.stream.payload) if r.current else None
+
+
+def _no_lists(*args: Any) -> bool:
+    raise AttributeError("a plan with list variables needs `lists`")
+
+
+_PLAIN = frozenset({int, str, bool, type(None)})  # an expression value jsonable() returns as it is
 
 
 def compile_plan(varset: VariableSet, needed: Iterable[str], *, streams: StreamSet | None = None) -> Plan:

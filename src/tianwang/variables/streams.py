@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from operator import methodcaller
 from typing import Any
 
-from tianwang.decision.expr import Expr, evaluate
+from tianwang.decision.expr import NULL_ERRORS, Expr
 from tianwang.variables.definitions import WindowVar
 from tianwang.variables.varset import VariableSet, canonical_expr
 
@@ -51,6 +51,14 @@ def key_getter(by: tuple[str, ...]) -> Callable[[dict], tuple | None]:
             return (v,) if type(v) in SCALARS else None
 
         return key1
+    if len(getters) == 2:  # pairs (customer × device …): no list built per event
+        get_a, get_b = getters
+
+        def key2(event: dict) -> tuple | None:
+            a, b = get_a(event), get_b(event)
+            return (a, b) if type(a) in SCALARS and type(b) in SCALARS else None
+
+        return key2
 
     def key(event: dict) -> tuple | None:
         values = tuple([g(event) for g in getters])
@@ -65,7 +73,15 @@ def key_getter(by: tuple[str, ...]) -> Callable[[dict], tuple | None]:
 def filter_fn(expr: Expr | None) -> Callable[[dict], bool] | None:
     if expr is None:
         return None
-    return lambda event: bool(evaluate(expr, event))  # a null (missing field …) does not match
+    fn = expr.fn
+
+    def matches(event: dict) -> bool:
+        try:  # decision.expr.evaluate, inlined (a null — missing field … — does not match)
+            return bool(fn(event))
+        except NULL_ERRORS:
+            return False
+
+    return matches
 
 
 def column_of(var: WindowVar) -> str | None:
@@ -111,9 +127,13 @@ def make_stream(group: tuple, columns: dict[str, Expr | None], horizon_ms: int, 
         if pred is None:
             getters.append(field_getter(name[3:]))
         else:
-            getters.append(lambda event, pred=pred: 1 if evaluate(pred, event) else 0)
+            getters.append(_indicator(filter_fn(pred)))
     return Stream(stream_id(scenes, by, where_text, names, horizon_ms), scenes, by, where_text, names,
                   horizon_ms, filter_fn(where), key_getter(by), _payload(getters))
+
+
+def _indicator(matches: Callable[[dict], bool]) -> Callable[[dict], int]:
+    return lambda event: 1 if matches(event) else 0
 
 
 def _payload(getters: list[Callable[[dict], Any]]) -> Callable[[dict], tuple]:
@@ -122,6 +142,9 @@ def _payload(getters: list[Callable[[dict], Any]]) -> Callable[[dict], tuple]:
     if len(getters) == 1:
         (g,) = getters
         return lambda event: (g(event),)
+    if len(getters) == 2:
+        g, h = getters
+        return lambda event: (g(event), h(event))
     return lambda event: tuple([g(event) for g in getters])
 
 
@@ -137,8 +160,13 @@ class StreamSet:
         for s in self.streams.values():
             for scene in s.scenes:
                 index.setdefault(scene, {}).setdefault(s.by, {}).setdefault(s.where, []).append(s)
+        # The streams of one where group as plain tuples: (id, horizon) of those without a
+        # payload, (id, payload getter, horizon) of the others — no attribute reads per event.
         self._by_scene = {
-            scene: [(key_getter(by), [(w, group[0].matches, group) for w, group in wheres.items()])
+            scene: [(key_getter(by), [(w, group[0].matches,
+                                       tuple((s.id, s.horizon_ms) for s in group if not s.columns),
+                                       tuple((s.id, s.payload, s.horizon_ms) for s in group if s.columns))
+                                      for w, group in wheres.items()])
                     for by, wheres in bys.items()]
             for scene, bys in index.items()
         }
@@ -181,21 +209,24 @@ class StreamSet:
 
     def appends(self, event: dict) -> list[tuple[str, tuple, tuple, int]]:
         """(stream id, key, payload, horizon) of every stream `event` belongs to."""
-        out = []
+        out: list[tuple[str, tuple, tuple, int]] = []
         matched: dict[str | None, bool] = {}
         for key_of, wheres in self._by_scene.get(event.get("scene"), ()):
             key = key_of(event)
             if key is None:
                 continue
-            for where, matches, streams in wheres:
+            for where, matches, bare, carrying in wheres:
                 if matches is not None:
                     ok = matched.get(where)
                     if ok is None:
                         ok = matched[where] = matches(event)
                     if not ok:
                         continue
-                for s in streams:
-                    out.append((s.id, key, s.payload(event), s.horizon_ms))
+                # Loops, not comprehensions: most groups hold one stream, and a comprehension is a call.
+                for sid, horizon in bare:
+                    out.append((sid, key, (), horizon))
+                for sid, payload, horizon in carrying:
+                    out.append((sid, key, payload(event), horizon))
         return out
 
     def update(self, event: dict, *, tenant: str, state: Any, token: str) -> None:
