@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tianwang.config import Settings
+from tianwang.errors import PolicyError
 from tianwang.events import Hasher, from_ms
 from tianwang.ingest.metrics import Metrics
 from tianwang.lists.service import ListIndex
@@ -35,6 +36,7 @@ from tianwang.store import audit as audit_repo
 from tianwang.store import decisions as decision_repo
 from tianwang.store import events as event_repo
 from tianwang.store import lists as list_repo
+from tianwang.store import policies as policy_repo
 from tianwang.store import tenants as tenant_repo
 from tianwang.store.db import make_engine, migrate
 from tianwang.store.schema import events as events_table
@@ -181,24 +183,39 @@ class Runtime:
             return self._bundles[tenant_id]
 
     def reload_policies(self) -> None:
-        """Make each tenant's highest stored version live (publishing the default first if none)."""
+        """Make each tenant's highest stored version live (publishing the default first if none).
+
+        Polled every two seconds: it reads version numbers only, and loads and compiles a
+        bundle just when a tenant's number moved.
+        """
         with self.db.connect() as conn:
             tenants = [r["id"] for r in tenant_repo.list_tenants(conn)]
+            numbers = policy_repo.live_numbers(conn)
         for tenant_id in tenants:
-            with self.db.begin() as conn:
-                head = versions.live(conn, tenant=tenant_id)
-                if head is None:
-                    folder = self.settings.policy_dir or DEFAULT_POLICY
-                    versions.publish_folder(conn, tenant=tenant_id, folder=folder, actor="system", note="first start")
-                    head = versions.live(conn, tenant=tenant_id)
             current = self._bundles.get(tenant_id)
-            if current is not None and current[1] == head["version"]:
+            number = numbers.get(tenant_id)
+            if current is not None and current[1] == number:
                 continue
-            bundle = compile_bundle(head["files"])
+            if number is None:
+                number, bundle = self._publish_default(tenant_id)
+            else:
+                with self.db.connect() as conn:
+                    head = policy_repo.get_version(conn, tenant=tenant_id, version=number)
+                bundle = compile_bundle(head["files"])
             with self.walk_lock:
                 self._backfill_new_streams(tenant_id, bundle)
-                self._bundles[tenant_id] = (bundle, head["version"])
-            log.info("tenant %s: policy version %s live", tenant_id, head["version"])
+                self._bundles[tenant_id] = (bundle, number)
+            log.info("tenant %s: policy version %s live", tenant_id, number)
+
+    def _publish_default(self, tenant_id: str) -> tuple[int, Bundle]:
+        folder = self.settings.policy_dir or DEFAULT_POLICY
+        try:
+            with self.db.begin() as conn:
+                return versions.publish_folder(conn, tenant=tenant_id, folder=folder, actor="system", note="first start")
+        except PolicyError:  # another process published it first
+            with self.db.connect() as conn:
+                head = versions.live(conn, tenant=tenant_id)
+            return head["version"], compile_bundle(head["files"])
 
     def _backfill_new_streams(self, tenant_id: str, bundle: Bundle) -> None:
         if tenant_id not in self._bundles or not hasattr(self, "writer"):

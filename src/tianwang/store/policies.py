@@ -58,6 +58,14 @@ def latest_version(conn: Connection, *, tenant: str) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
+def live_numbers(conn: Connection) -> dict[str, int]:
+    """Each tenant's highest version number: the cheap question a server polls."""
+    rows = conn.execute(
+        select(policy_versions.c.tenant, func.max(policy_versions.c.version)).group_by(policy_versions.c.tenant)
+    )
+    return {tenant: version for tenant, version in rows}
+
+
 def get_version(conn: Connection, *, tenant: str, version: int) -> dict[str, Any] | None:
     """One version of the tenant's bundle with its files, or None."""
     row = conn.execute(
