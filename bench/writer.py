@@ -1,6 +1,6 @@
 """Writer throughput: 20,000 event+decision pairs submitted from one thread (not a test).
 
-    python tests/store/bench_writer.py [postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/writer.py [postgresql://postgres@127.0.0.1:5432/test]
 
 Prints pairs/s and rows/s (2 rows per pair) for SQLite (synchronous=FULL) and, when a URL is
 given, PostgreSQL (in a throwaway schema).
