@@ -342,13 +342,9 @@ class Runtime:
             "received_at": datetime.now(timezone.utc),
         }
 
-    def decision_row(self, tenant_id: str, record: dict, d: dict) -> dict:
+    def decision_row(self, d: dict) -> dict:
+        """The decision's own columns; the writer copies tenant, event_id, scene … from its event."""
         return {
-            "tenant": tenant_id,
-            "event_id": record["event_id"],
-            "scene": record["scene"],
-            "customer_id": record["customer_id"],
-            "ts": record["ts"],
             "outcome": d["outcome"],
             "score": d["score"],
             "reasons": d["reasons"],

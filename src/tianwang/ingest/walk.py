@@ -166,7 +166,7 @@ def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: 
     entry = rt.inflight[key] = InFlight(tenant.id, body_hash, None, record, bundle)
     rt.remember(*key)
     try:
-        future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(tenant.id, record, decision))
+        future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(decision))
     except BaseException:
         rt.inflight.pop(key, None)
         rt.forget(*key)
