@@ -57,3 +57,17 @@ def test_placeholders_are_recognised(value):
 @pytest.mark.parametrize("value", ["dev-1", "0001", "13812345678", "abc"])
 def test_real_values_are_not_placeholders(value):
     assert not is_placeholder(value)
+
+
+def test_record_fields_name_everything_normalise_produces():
+    from zoneinfo import ZoneInfo
+
+    from tianwang.events import RECORD_FIELDS, Hasher, normalise, parse_event
+    from tianwang.sim.sample import sample_day
+
+    events = sample_day(customers=5)
+    rich = dict(events[0], scene="apply", amount=1, employer="e", contacts=[{"phone": "13912345678"}],
+                name="张三", email="a@b.cn", extra_thing=1)
+    for raw in events + [rich]:
+        record = normalise(parse_event(raw), hasher=Hasher(b"k"), tz=ZoneInfo("Asia/Shanghai"))
+        assert set(record) <= RECORD_FIELDS, set(record) - RECORD_FIELDS

@@ -551,3 +551,21 @@ def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, An
     if extra:
         out["attributes"] = dict(extra)
     return out
+
+
+# What `normalise` replaces (personal data in clear) and what it adds: with the scene models'
+# own fields, the names a record can carry — what policy files may name (tests keep it true).
+_REPLACED = {"phone", "old_phone", "card_phone", "id_number", "card_no", "payee_card", "name", "payee_name",
+             "email", "contacts", "gps"}
+_DERIVED = {
+    "ts", "hour", "weekday", "ip_prefix", "gps_lat", "gps_lon", "gps_cell", "attributes",
+    "id_number_hash", "id_number_mask", "id_region", "id_province", "age", "gender",
+    "phone_hash", "phone_mask", "phone_prefix", "old_phone_hash", "old_phone_mask", "card_phone_hash",
+    "card_phone_mask", "card_hash", "card_mask", "card_bin", "payee_card_hash", "payee_card_mask",
+    "payee_card_bin", "name_hash", "name_mask", "payee_name_hash", "payee_name_mask", "email_hash",
+    "email_mask", "email_domain", "contact_phone_hashes", "contact_relations", "contact_count",
+}
+RECORD_FIELDS = frozenset(
+    {name for model in (Register, Login, Apply, Drawdown, Payment, BindCard, ChangePhone, Repay, Inquiry, Behavior)
+     for name in model.model_fields} - _REPLACED | _DERIVED
+)

@@ -68,6 +68,9 @@ def _broken(tmp_path: Path, rel: str, text: str) -> dict[str, str]:
         ("strategies/zz.yaml", "strategies:\n  - name: z\n    scene: apply\n    rules: []\n", "", "already has the active strategy"),
         ("strategies/zz.yaml", "strategies:\n  - name: z\n    scene: apply\n    mode: shadow\n    rules:\n      - {code: Z, when: \"1 > 0\", reason: r, outcome: explode}\n", "strategies/zz.yaml", "unknown outcome"),
         ("strategies/zz.yaml", "strategies:\n  - name: z\n    scene: apply\n    mode: shadow\n    colour: red\n", "strategies/zz.yaml", "unknown key"),
+        ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: devise_id, window: 1h, agg: count, description: d}\n", "variables/zz.yaml", "did you mean 'device_id'"),
+        ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: device_id, window: 1h, agg: sum, of: amout, description: d}\n", "variables/zz.yaml", "did you mean 'amount'"),
+        ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: device_id, window: 1h, agg: count, where: \"amont > 5\", description: d}\n", "variables/zz.yaml", "amont"),
     ],
 )
 def test_a_broken_bundle_is_refused_naming_the_place(tmp_path, rel, text, where, fragment):

@@ -8,13 +8,15 @@ compiles only what its strategy needs (`VariableSet` in varset.py compiles on de
 
 from __future__ import annotations
 
+import difflib
+
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Union
 
 from tianwang.errors import PolicyError
-from tianwang.events import SCENES
+from tianwang.events import RECORD_FIELDS, SCENES
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,79}\Z")
 # An event field of the normalised event, or an extra attribute the sender added.
@@ -209,6 +211,11 @@ def _field_name(value: Any, where: str, missing: str = "is required: an event fi
         raise PolicyError(where, missing)
     if not isinstance(value, str) or not FIELD.match(value):
         raise PolicyError(where, f"{value!r} is not an event field (a field name, or attributes.NAME)")
+    if not value.startswith("attributes.") and value not in RECORD_FIELDS:
+        # A misspelt field would give empty windows forever; say so when the policy is validated.
+        close = difflib.get_close_matches(value, RECORD_FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (see docs/policy.md; extra attributes are attributes.NAME)"
+        raise PolicyError(where, f"{value!r} is not a field events carry{hint}")
     return value
 
 

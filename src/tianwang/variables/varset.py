@@ -14,6 +14,7 @@ from typing import Any
 
 from tianwang.decision.expr import Expr, ExprError, compile_expr
 from tianwang.errors import PolicyError
+from tianwang.events import RECORD_FIELDS
 from tianwang.variables.definitions import ExprVar, VariableDef, WindowVar, parse_variables
 
 
@@ -80,7 +81,7 @@ class VariableSet:
         """A compiled filter over event fields (`where`, `ratio_where`); `where` names it in errors."""
         expr = self._filters.get(source)
         if expr is None:
-            expr = self._filters[source] = _compile(source, None, where)
+            expr = self._filters[source] = _compile(source, RECORD_FIELDS, where)
         return expr
 
     def deps(self, name: str) -> frozenset[str]:
