@@ -175,3 +175,38 @@ def test_a_checkpoint_with_events_in_flight_completes(tmp_path):
         assert not rt.inflight
     finally:
         rt.close()
+
+
+def test_an_event_the_writer_refuses_leaves_no_trace_in_the_windows(tmp_path, monkeypatch):
+    import pytest
+
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        accept(rt, DEMO, apply_event("w-0", customer="c-w", device_id="dev-w")).wait()
+        accept(rt, DEMO, apply_event("w-1", customer="c-w2", device_id="dev-w", minute=2)).wait()
+
+        real_submit = rt.writer.submit
+
+        def refuse(*a, **k):
+            raise ValueError("row refused")
+
+        monkeypatch.setattr(rt.writer, "submit", refuse)
+        with pytest.raises(ValueError):
+            accept(rt, DEMO, apply_event("w-2", customer="c-w3", device_id="dev-w", minute=3))
+        monkeypatch.setattr(rt.writer, "submit", real_submit)
+
+        # w-3 sees w-0 and w-1 but not the refused w-2: the values of a twin that never saw w-2
+        after = accept(rt, DEMO, apply_event("w-3", customer="c-w2", device_id="dev-w", minute=4)).wait()["values"]
+        twin_dir = tmp_path / "twin"
+        twin = open_runtime(twin_dir, None)
+        try:
+            for e in (apply_event("w-0", customer="c-w", device_id="dev-w"),
+                      apply_event("w-1", customer="c-w2", device_id="dev-w", minute=2),
+                      apply_event("w-3", customer="c-w2", device_id="dev-w", minute=4)):
+                expected = accept(twin, DEMO, e).wait()["values"]
+        finally:
+            twin.close()
+        assert after == expected
+        assert rt.stored_decision("demo", "w-2") is None
+    finally:
+        rt.close()

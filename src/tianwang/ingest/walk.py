@@ -167,9 +167,10 @@ def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: 
     rt.remember(*key)
     try:
         future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(decision))
-    except BaseException:
+    except BaseException:  # refused before it was queued: undo step 9 too, nothing was stored
         rt.inflight.pop(key, None)
         rt.forget(*key)
+        bundle.streams.revert(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
         raise
     entry.accepted = Accepted(decision, future)
     return future
