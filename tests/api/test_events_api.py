@@ -220,6 +220,24 @@ def test_timeline_pages_newest_first(api):
         api.post("/v1/events", json=apply_event(f"tl-{i}", customer="c-tl", minute=i))
     first = api.get("/v1/customers/c-tl/timeline", params={"limit": 2}).json()
     assert [i["event_id"] for i in first["items"]] == ["tl-4", "tl-3"]
-    nxt = api.get("/v1/customers/c-tl/timeline", params={"limit": 2, "before": first["next_before"]}).json()
+    nxt = api.get("/v1/customers/c-tl/timeline", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     assert [i["event_id"] for i in nxt["items"]] == ["tl-2", "tl-1"]
+    older = api.get("/v1/customers/c-tl/timeline", params={"before": first["items"][1]["occurred_at"]}).json()
+    assert [i["event_id"] for i in older["items"]] == ["tl-2", "tl-1", "tl-0"]
     assert api.get("/v1/customers/c-tl/timeline", params={"limit": 0}).status_code == 422
+    assert api.get("/v1/customers/c-tl/timeline", params={"cursor": "x'; --"}).status_code == 422
+    assert api.get("/v1/customers/c-tl/timeline", params={"before": "2026-01-01T00:00:00"}).status_code == 422
+
+
+def test_timeline_pages_do_not_skip_events_of_the_same_millisecond(api):
+    for i in range(5):
+        api.post("/v1/events", json=apply_event(f"same-{i}", customer="c-same", minute=0))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/v1/customers/c-same/timeline", params=params).json()
+        seen += [i["event_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"same-{i}" for i in range(5)]

@@ -33,17 +33,29 @@ def timeline(
     request: Request,
     who: Tenant = Depends(tenant),
     limit: int = Query(100, ge=1, le=1000),
-    before: datetime | None = Query(None, description="only events that occurred before this time (for the next page)"),
+    before: datetime | None = Query(None, description="only events that occurred before this time"),
+    cursor: str | None = Query(None, max_length=64, description="`next_cursor` of the previous page"),
 ) -> Response:
     if before is not None and before.tzinfo is None:
         raise ApiError(422, "invalid_query", "before: must carry a timezone")
+    before_ts, before_seq = (to_ms(before) if before else None), None
+    if cursor is not None:
+        before_ts, before_seq = _parse_cursor(cursor)
     with runtime(request).db.connect() as conn:
         rows = decision_repo.customer_timeline(
-            conn, tenant=who.id, customer_id=customer_id, limit=limit, before_ts=to_ms(before) if before else None
+            conn, tenant=who.id, customer_id=customer_id, limit=limit, before_ts=before_ts, before_seq=before_seq
         )
     items = [_item(r) for r in rows]
-    next_before = items[-1]["occurred_at"] if len(items) == limit else None
-    return reply({"customer_id": customer_id, "items": items, "next_before": next_before})
+    # (ts, seq) of the last row: events that share a millisecond are never skipped between pages.
+    next_cursor = f"{rows[-1]['ts']}.{rows[-1]['seq']}" if len(rows) == limit else None
+    return reply({"customer_id": customer_id, "items": items, "next_cursor": next_cursor})
+
+
+def _parse_cursor(cursor: str) -> tuple[int, int]:
+    ts, _, seq = cursor.partition(".")
+    if not (ts.lstrip("-").isdigit() and seq.isdigit()):
+        raise ApiError(422, "invalid_query", "cursor: pass the next_cursor of the previous page as it is")
+    return int(ts), int(seq)
 
 
 def _item(row: dict) -> dict:
