@@ -88,6 +88,8 @@ def test_publish_rollback_and_diff_through_the_cli(tmp_path):
 
     r = runner.invoke(main, ["policy", "validate", str(folder)], env=env)
     assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["policy", "diff", str(folder)], env=env)
+    assert r.exit_code == 0 and "no live version yet" in r.output, r.output[-300:]
     r = runner.invoke(main, ["policy", "publish", str(folder), "--note", "first"], env=env)
     assert r.exit_code == 0 and "version 1" in r.output, r.output
 

@@ -80,6 +80,12 @@ def diff(old: dict[str, str], new: dict[str, str]) -> str:
 
 
 def _names_summary(old: dict[str, str], new: dict[str, str]) -> str:
+    if not old:
+        try:
+            s = compile_bundle(new).summary()
+        except PolicyError as exc:
+            return f"\n(the new bundle does not validate: {exc})\n"
+        return f"\nsummary: no live version yet; this would be the first: {s['variables']} variables, {s['rules']} rules\n"
     try:
         a, b = compile_bundle(old), compile_bundle(new)
     except PolicyError as exc:
