@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from tianwang.decision.expr import Expr, ExprError, compile_expr, evaluate
 from tianwang.decision.outcomes import FRAUD_TYPES, INTERVENTIONS, Outcome
 from tianwang.errors import PolicyError
+from tianwang.events import SCENES
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
@@ -117,8 +118,6 @@ def _parse_strategy(item: Any, where: str, variables: set[str]) -> Strategy:
     if not isinstance(item, dict):
         raise PolicyError(where, "a strategy must be a mapping")
     _no_unknown(item, _STRATEGY_KEYS, where)
-    from tianwang.events import SCENES
-
     name = _required(item, "name", where)
     if not isinstance(name, str) or not _NAME.match(name):
         raise PolicyError(f"{where}.name", "must be lower_snake_case")
