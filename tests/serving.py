@@ -28,6 +28,7 @@ def add_tenant(rt: Runtime, tenant_id: str) -> str:
     key = f"tw_{secrets.token_hex(8)}"
     with rt.db.begin() as conn:
         tenant_repo.create_tenant(conn, id=tenant_id, name=tenant_id, api_key_hash=hash_key(key))
+    rt.reload_tenants()
     rt.reload_policies()
     return key
 

@@ -71,3 +71,31 @@ def test_replay_reports_bad_lines_by_number_and_decides_the_rest(tmp_path):
     stop = subprocess.run([str(BIN), "replay", "--stop-on-error", str(log)], env=_env(tmp_path),
                           capture_output=True, text=True, timeout=300)
     assert stop.returncode == 1 and "stopped" in stop.stdout + stop.stderr
+
+
+def test_a_tenant_created_by_the_cli_is_served_with_its_own_windows(tmp_path):
+    from tests.serving import DEMO_KEY, Client, Server, open_runtime
+
+    rt = open_runtime(tmp_path / "data", None)
+    try:
+        with Server(rt) as server:
+            r = subprocess.run([str(BIN), "tenants", "create", "lender_b", "--name", "Lender B"],
+                               env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+            key = r.stdout.strip().splitlines()[-1]
+            assert key.startswith("tw_")
+            again = subprocess.run([str(BIN), "tenants", "create", "lender_b", "--name", "Lender B"],
+                                   env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+            assert again.returncode != 0 and "exists" in again.stderr
+            bad = subprocess.run([str(BIN), "tenants", "create", "Bad Name!", "--name", "x"],
+                                 env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+            assert bad.returncode != 0
+            event = sample_day(customers=3)[2]
+            with Client(server.url, key) as b, Client(server.url, DEMO_KEY) as demo:
+                deadline = time.monotonic() + 5
+                while (r := b.post("/v1/events", json=event)).status_code == 401 and time.monotonic() < deadline:
+                    time.sleep(0.2)  # the server re-reads tenants at most once a second
+                assert r.status_code == 201, r.text
+                assert demo.get(f"/v1/decisions/{event['event_id']}").status_code == 404
+    finally:
+        rt.close()

@@ -96,6 +96,7 @@ class Runtime:
         self.timezone = ZoneInfo(settings.timezone)
         self._bundles: dict[str, tuple[Bundle, int | None]] = {}
         self._tenants_by_key: dict[str, Tenant] = {}
+        self._tenants_loaded_at = 0.0
         self._last_seq = 0
         # Every stored (tenant, event_id), as hashes: a new id (nearly every event) is known
         # new without a database read; a seen one is confirmed against the record.
@@ -114,7 +115,7 @@ class Runtime:
         migrate(rt.db)
         rt.hasher = Hasher(rt._pii_key())
         rt._ensure_demo_tenant()
-        rt._load_tenants()
+        rt.reload_tenants()
         rt.reload_policies()
         with rt.db.connect() as conn:
             rt.lists.load(list_repo.all_entries(conn))
@@ -161,15 +162,18 @@ class Runtime:
             audit_repo.append_audit(conn, tenant="demo", actor="system", action="tenant.create", target="demo", detail={})
             self.demo_key = key
 
-    def _load_tenants(self) -> None:
+    def reload_tenants(self) -> None:
         with self.db.connect() as conn:
             rows = tenant_repo.list_tenants(conn)
         self._tenants_by_key = {r["api_key_hash"]: Tenant(r["id"], r["name"]) for r in rows}
+        self._tenants_loaded_at = time.monotonic()
 
     def tenant_for_key(self, api_key: str) -> Tenant | None:
         found = self._tenants_by_key.get(hash_key(api_key))
-        if found is None:  # a tenant created by another process since we started
-            self._load_tenants()
+        # A tenant created by another process since we last looked: reload, at most once a
+        # second, so a flood of wrong keys cannot turn into a flood of database reads.
+        if found is None and time.monotonic() - self._tenants_loaded_at > 1.0:
+            self.reload_tenants()
             found = self._tenants_by_key.get(hash_key(api_key))
         return found
 
