@@ -28,3 +28,36 @@ def test_every_route_is_in_the_readme():
         shown = path.replace("{event_id}", "a-0001").replace("{customer_id}", "c-42")
         stem = path.split("{")[0].rstrip("/")
         assert shown in readme or stem in readme, f"README.md does not mention {path}"
+
+
+def test_the_openapi_page_documents_every_scene(tmp_path):
+    import httpx
+
+    from tests.serving import Server, open_runtime
+    from tianwang.events import SCENES
+
+    rt = open_runtime(tmp_path / "d", None)
+    try:
+        with Server(rt) as server:
+            spec = httpx.get(f"{server.url}/openapi.json").json()
+            assert httpx.get(f"{server.url}/docs").status_code == 200
+    finally:
+        rt.close()
+    schemas = spec["components"]["schemas"]
+    body = spec["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Event"}
+    mapped = set(schemas["Event"]["discriminator"]["mapping"])
+    assert mapped == set(SCENES)
+
+
+def test_settings_from_flags_are_converted_like_the_environment(tmp_path):
+    from pathlib import Path
+
+    from tianwang.config import Settings
+
+    s = Settings.from_env({"TIANWANG_MAX_BATCH": "7"}, data_dir=str(tmp_path), db=None)
+    assert s.data_dir == Path(tmp_path) and s.max_batch == 7
+    import pytest
+
+    with pytest.raises(TypeError):
+        Settings.from_env({}, no_such_setting=1)

@@ -39,7 +39,13 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(f.type, raw, f.name)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        kinds = {f.name: f.type for f in fields(cls)}
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name not in kinds:
+                raise TypeError(f"unknown setting {name!r}")
+            values[name] = _convert(kinds[name], value, name) if isinstance(value, str) else value
         return cls(**values)
 
 
