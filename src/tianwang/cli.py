@@ -93,6 +93,35 @@ def replay(log: Path, url: str | None, api_key: str | None, stop_on_error: bool,
     sys.exit(1 if summary.bad_lines and stop_on_error else 0)
 
 
+@main.command()
+@click.option("--customers", default=1000, show_default=True, type=click.IntRange(min=1), help="Honest customers.")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1), help="Days simulated.")
+@click.option("--seed", default=0, show_default=True, type=int, help="The same seed gives the same file.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (+08:00); default 2026-11-01.")
+@click.option("--volume", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Scale every attack's volume.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The JSONL file to write.")
+def simulate(customers: int, days: int, seed: int, start, volume: float, out: Path) -> None:
+    """Write a synthetic lender's events (JSONL, one per line, each with its ground-truth label)."""
+    from rich.table import Table
+
+    from tianwang.sim.run import simulate as generate
+    from tianwang.sim.run import write_jsonl
+
+    console.print(f"simulating {customers:,} customers for {days} days (seed {seed}) → {out}")
+    counts = write_jsonl(generate(customers, days, seed, start.date() if start else None, volume=volume), out)
+    scenes = sorted({s for s, _ in counts})
+    labels = sorted({lb for _, lb in counts}, key=lambda lb: (lb != "normal", lb))
+    table = Table(title=f"events by label and scene ({sum(counts.values()):,} in {out})")
+    table.add_column("label")
+    for s in scenes:
+        table.add_column(s, justify="right")
+    table.add_column("total", justify="right")
+    for lb in labels + ["total"]:
+        row = [counts[s, lb] if lb != "total" else sum(v for (s2, _), v in counts.items() if s2 == s) for s in scenes]
+        table.add_row(lb, *(f"{v:,}" for v in row), f"{sum(row):,}")
+    Console(soft_wrap=True, width=200).print(table)
+
+
 @main.group()
 def policy() -> None:
     """Validate, publish, diff and roll back policy bundles."""

@@ -1,0 +1,117 @@
+"""The streaming generator and the JSONL writer.
+
+`simulate` walks the run one day at a time: every honest customer's day (`sim.life`) and
+the attack cases planned to start that day (`sim.attacks`) are pushed on one heap keyed by
+(time, push order); everything before the next midnight is popped and yielded, the rest
+(a case running past midnight) waits for the next day. Memory holds the population's
+state and about one day of events, whatever the number of days. Each yielded event gets
+its `event_id` and `occurred_at` (+08:00) in output order, so the same seed gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from tianwang.sim import attacks
+from tianwang.sim.life import live_day
+from tianwang.sim.population import World, build_population
+
+CST = timezone(timedelta(hours=8))
+DEFAULT_START = datetime(2026, 11, 1, tzinfo=CST)
+
+
+def _start(start: datetime | date | None) -> datetime:
+    if start is None:
+        return DEFAULT_START
+    if not isinstance(start, datetime):
+        return datetime(start.year, start.month, start.day, tzinfo=CST)
+    return start if start.tzinfo else start.replace(tzinfo=CST)
+
+
+def simulate(customers: int = 1000, days: int = 7, seed: int = 0, start: datetime | date | None = None, *,
+             volume: float | dict[str, float] = 1.0, adaptive: bool = True) -> Iterator[dict]:
+    """Yield the run's events in non-decreasing `occurred_at`, each with its ground truth.
+
+    `volume` scales every attack (a float) or some (a dict of type → factor; 0 turns one off);
+    `adaptive` makes rings rotate devices and IPs between pulses.
+    """
+    begin = _start(start).astimezone(CST)
+    begin = begin.replace(hour=0, minute=0, second=0, microsecond=0)
+    epoch0 = int(begin.timestamp())
+    world = World(random.Random(f"{seed}/world"))
+    population = build_population(customers, days, random.Random(f"{seed}/population"), world)
+    ctx = attacks.Context(world, population, seed, adaptive)
+    schedule = attacks.plan(customers, days, random.Random(f"{seed}/plan"), volume)
+    prefixes: dict[int, str] = {}
+    pending: list = []
+    seq = 0
+    n = 0
+
+    def stamp(ts: int, ev: dict) -> dict:
+        nonlocal n
+        n += 1
+        d, rem = divmod(ts - epoch0, 86400)
+        prefix = prefixes.get(d)
+        if prefix is None:
+            prefix = prefixes[d] = (begin + timedelta(days=d)).strftime("%Y-%m-%dT")
+        ev["event_id"] = f"s{seed}-{n:010d}"
+        ev["occurred_at"] = f"{prefix}{rem // 3600:02d}:{rem % 3600 // 60:02d}:{rem % 60:02d}+08:00"
+        return ev
+
+    for day in range(days):
+        t0 = epoch0 + day * 86400
+        local = begin + timedelta(days=day)
+        rng = random.Random(f"{seed}/day/{day}")
+        items: list = []
+        for c in population:
+            live_day(c, day, t0, local.day, local.weekday(), rng, world, items)
+        for kind in schedule[day]:
+            items.extend(attacks.ATTACKS[kind][0](ctx, t0, rng))
+        for ts, ev in items:
+            heapq.heappush(pending, (max(ts, t0), seq, ev))
+            seq += 1
+        end = t0 + 86400
+        while pending and pending[0][0] < end:
+            ts, _, ev = heapq.heappop(pending)
+            yield stamp(ts, ev)
+    while pending:  # cases that run past the last midnight end whole
+        ts, _, ev = heapq.heappop(pending)
+        yield stamp(ts, ev)
+
+
+def write_jsonl(events: Iterable[dict], out: IO[bytes] | str | Path, *, progress: IO[str] | None = sys.stderr,
+                every: float = 2.0) -> Counter:
+    """Write one event per line; return counts by (scene, label). Progress lines go to `progress`."""
+    if isinstance(out, (str, Path)):
+        with open(out, "wb", buffering=1 << 20) as f:
+            return write_jsonl(events, f, progress=progress, every=every)
+    counts: Counter = Counter()
+    dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    write = out.write
+    began = last = time.monotonic()
+    n = 0
+    for ev in events:
+        write(dumps(ev, option=opt))
+        counts[ev["scene"], ev["label"]] += 1
+        n += 1
+        if progress is not None and not n & 0x3FFF:
+            now = time.monotonic()
+            if now - last >= every:
+                last = now
+                print(f"  {n:,} events, at {ev['occurred_at'][:10]}, {n / (now - began):,.0f}/s",
+                      file=progress, flush=True)
+    if progress is not None:
+        secs = max(time.monotonic() - began, 1e-9)
+        print(f"  {n:,} events in {secs:.1f} s ({n / secs:,.0f}/s)", file=progress, flush=True)
+    return counts
