@@ -58,13 +58,19 @@ def serve(host: str, port: int, data_dir: Path | None, db: str | None) -> None:
 
 
 @main.command()
+@click.option("--customers", default=3000, show_default=True, type=click.IntRange(min=1),
+              help="Simulated population.")
+@click.option("--seed", default=7, show_default=True, type=int, help="Simulator seed (same seed, same traffic).")
+@click.option("--speed", default=1440.0, show_default=True, type=click.FloatRange(min=0),
+              help="Simulated seconds per wall-clock second (1440: a day in a minute; 0: as fast as possible).")
+@click.option("--forever", is_flag=True, help="Keep streaming further simulated days until Ctrl-C.")
 @click.option("--port", default=8765, show_default=True, type=int)
 @data_dir_opt
-def demo(port: int, data_dir: Path | None) -> None:
-    """Start a server on a fresh data folder and send it sample traffic over HTTP."""
+def demo(customers: int, seed: int, speed: float, forever: bool, port: int, data_dir: Path | None) -> None:
+    """Start a server on a fresh data folder, stream a simulated day through it live, show what was caught."""
     from tianwang.demo import run_demo
 
-    sys.exit(run_demo(port=port, data_dir=data_dir))
+    sys.exit(run_demo(port=port, data_dir=data_dir, customers=customers, seed=seed, speed=speed, forever=forever))
 
 
 @main.command()
@@ -120,6 +126,28 @@ def simulate(customers: int, days: int, seed: int, start, volume: float, out: Pa
         row = [counts[s, lb] if lb != "total" else sum(v for (s2, _), v in counts.items() if s2 == s) for s in scenes]
         table.add_row(lb, *(f"{v:,}" for v in row), f"{sum(row):,}")
     Console(soft_wrap=True, width=200).print(table)
+
+
+@main.command()
+@click.option("--policy", "policy_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The policy bundle (folder) to evaluate.")
+@click.option("--events", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The history: a JSONL event log with ground-truth labels (e.g. from `tianwang simulate`).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A second bundle, shown beside the first.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
+@click.option("--stop-on-error", is_flag=True, help="Stop at the first bad line instead of reporting and skipping it.")
+def backtest(policy_dir: Path, events: Path, against: Path | None, json_out: Path | None, stop_on_error: bool) -> None:
+    """Evaluate one or two policies point-in-time on a labelled log: catches, false positives, review load, money."""
+    from tianwang.backtest import backtest as run_backtest
+    from tianwang.backtest_report import print_report
+
+    result = _or_exit(lambda: run_backtest(policy_dir, events, against=against, console=console, stop_on_error=stop_on_error))
+    print_report(result, Console(soft_wrap=True, width=max(Console().width, 140)))
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        console.print(f"figures written to {json_out}")
+    sys.exit(1 if result["bad_lines"] and stop_on_error else 0)
 
 
 @main.group()

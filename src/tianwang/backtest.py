@@ -1,0 +1,312 @@
+"""Backtest: point-in-time evaluation of one or two policy bundles on a labelled event log.
+
+Each policy gets a fresh temporary data folder (SQLite, its own window state), with the
+bundle published as version 1, and the log goes through the real walk in this process
+(`walk.accept`, as `tianwang replay` does). Every event therefore sees exactly the events
+before it and nothing after: point-in-time by construction, with the same variables, lists
+and strategies the server would use. The ground truth the simulator writes (`label`, `group`,
+`ring_id`, `attack_id`) ends up under the record's `attributes`, which no policy variable
+reads; it is only read here, from the raw line, to score the decision.
+
+`run_policy` replays and tallies one policy; `figures` turns a tally into the JSON figures
+(per attack type, the issue's targets, false positives on normal customers, review load per
+day, money protected); `backtest` runs one or two policies; `backtest_report.print_report`
+prints them side by side.
+
+Speed: this is the walk's speed (a few thousand events/s per policy, the two policies one
+after the other). The next step for a month of 100,000 customers is to vectorise: compute the
+window variables over the whole log at once (DuckDB or Polars, as-of joins over `occurred_at`)
+and evaluate the compiled rules column-wise, checked against this implementation, which stays
+the reference because it is correct by construction.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tianwang.errors import TianwangError
+from tianwang.events import EventError
+from tianwang.replay import WAIT_EVERY, StopReplay, Summary, _count_lines, _progress, read_log
+
+OUTCOMES = ("pass", "review", "verify", "delay", "reject")
+STOPPED = frozenset({"reject", "delay", "verify"})
+NORMAL = "normal"
+UNLABELLED = "unlabelled"  # a line without `label` (real history): decided, not scored
+RING_TYPES = ("batch_attack", "intermediary")  # the organised attacks; their events carry ring_id
+MONEY_SCENES = ("apply", "drawdown", "payment")
+TARGETS = {  # the issue's targets for the default policy
+    "ring_apply_stopped": (">=", 0.80),
+    "telecom_scam_drawdown_intervened": (">=", 0.70),
+    "normal_apply_rejected": ("<=", 0.01),
+    "normal_drawdown_interrupted": ("<=", 0.005),
+}
+PII_KEY = "tianwang-backtest"  # throwaway data folders: any fixed key will do
+
+
+@dataclass
+class Tally:
+    """What one policy did to every event of the log, counted by what the event really was."""
+
+    events: int = 0
+    duplicates: int = 0
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)  # label → events
+    label_scene_outcome: Counter = field(default_factory=Counter)  # (label, scene, outcome) → events
+    stopped: Counter = field(default_factory=Counter)  # label → events stopped
+    intervened: Counter = field(default_factory=Counter)  # label → events intervened
+    cases: dict[tuple[str, str], bool] = field(default_factory=dict)  # (label, attack_id) → caught
+    scam_drawdowns: Counter = field(default_factory=Counter)  # "events", "intervened"
+    group_scene_outcome: Counter = field(default_factory=Counter)  # hard-normal (group, scene, outcome)
+    review_by_day: Counter = field(default_factory=Counter)
+    money_at_risk: Counter = field(default_factory=Counter)  # label → fen in attack apply/drawdown/payment
+    money_protected: Counter = field(default_factory=Counter)  # label → fen of those stopped
+    seconds: float = 0.0
+
+    def add(self, raw: dict, decision: dict, tz) -> None:
+        if decision.get("duplicate"):
+            self.duplicates += 1
+            return
+        outcome, scene = decision["outcome"], decision["scene"]
+        label = raw.get("label") or UNLABELLED
+        stopped = outcome in STOPPED
+        intervened = outcome != "pass" or bool(decision.get("interventions"))
+        self.events += 1
+        self.outcomes[outcome] += 1
+        self.labels[label] += 1
+        self.label_scene_outcome[label, scene, outcome] += 1
+        if outcome == "review":
+            self.review_by_day[_day(decision["occurred_at"], tz)] += 1
+        if label == NORMAL:
+            group = raw.get("group")
+            if group:
+                self.group_scene_outcome[group, scene, outcome] += 1
+            return
+        if label == UNLABELLED:
+            return
+        self.stopped[label] += stopped
+        self.intervened[label] += intervened
+        case = raw.get("attack_id") or raw.get("ring_id") or f"event:{decision['event_id']}"
+        self.cases[label, case] = self.cases.get((label, case), False) or stopped
+        if label == "telecom_scam" and scene == "drawdown":
+            self.scam_drawdowns["events"] += 1
+            self.scam_drawdowns["intervened"] += intervened
+        if scene in MONEY_SCENES:
+            amount = _amount(raw)
+            self.money_at_risk[label] += amount
+            if stopped:
+                self.money_protected[label] += amount
+
+
+def _amount(raw: dict) -> int:
+    value = raw.get("amount")
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+_day_cache: dict[str, str] = {}
+
+
+def _day(occurred_at: Any, tz) -> str:
+    """The calendar day (in the runtime's clock) of an event, cached per hour of the stamp."""
+    if isinstance(occurred_at, datetime):
+        return occurred_at.astimezone(tz).date().isoformat()
+    key = occurred_at[:13] + occurred_at[19:]  # date, hour and offset; minutes never change the day
+    day = _day_cache.get(key)
+    if day is None:
+        day = _day_cache[key] = datetime.fromisoformat(occurred_at).astimezone(tz).date().isoformat()
+    return day
+
+
+def run_policy(policy_dir: Path, log: Path, *, console: Console, stop_on_error: bool = False,
+               label: str | None = None, total_lines: int | None = None) -> Tally:
+    """Decide every line of `log` with `policy_dir` on a fresh data folder; tally by ground truth."""
+    from tianwang.config import Settings
+    from tianwang.ingest.runtime import Runtime, Tenant
+    from tianwang.ingest.walk import accept
+
+    tally = Tally()
+    who = Tenant("demo", "demo")
+    with tempfile.TemporaryDirectory(prefix="tianwang-backtest-") as tmp:
+        settings = Settings.from_env({}, data_dir=Path(tmp), policy_dir=Path(policy_dir), pii_key=PII_KEY)
+        rt = Runtime.open(settings, background=False)
+        sink = Summary()  # read_log records bad lines in a Summary
+        pending: list[tuple[int, dict, Any]] = []
+        started = time.perf_counter()
+        try:
+            with _progress(console) as progress:
+                total = total_lines if total_lines is not None else _count_lines(log)
+                task = progress.add_task(label or str(policy_dir), total=total, rate="")
+                for n, raw in read_log(log, sink, stop_on_error=stop_on_error):
+                    try:
+                        pending.append((n, raw, accept(rt, who, raw)))
+                    except (EventError, TianwangError) as exc:
+                        _bad(sink, n, str(exc), stop_on_error)
+                    if len(pending) >= WAIT_EVERY:
+                        _settle(pending, tally, sink, stop_on_error, rt.timezone)
+                        elapsed = time.perf_counter() - started
+                        progress.update(task, completed=n, rate=f"{tally.events / elapsed:,.0f} ev/s")
+                _settle(pending, tally, sink, stop_on_error, rt.timezone)
+                progress.update(task, completed=total)
+        except StopReplay as exc:
+            console.print(f"[bold red]stopped[/]: {exc}")
+        finally:
+            tally.seconds = time.perf_counter() - started
+            rt.close()
+        tally.bad_lines = sorted(sink.bad_lines)
+    return tally
+
+
+def _bad(sink: Summary, n: int, message: str, stop: bool) -> None:
+    sink.bad_lines.append((n, message))
+    if stop:
+        raise StopReplay(f"line {n}: {message}")
+
+
+def _settle(pending: list, tally: Tally, sink: Summary, stop_on_error: bool, tz) -> None:
+    for n, raw, accepted in pending:
+        try:
+            tally.add(raw, accepted.wait(), tz)
+        except TianwangError as exc:
+            _bad(sink, n, str(exc), stop_on_error)
+    pending.clear()
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _target(name: str, part: int, whole: int) -> dict:
+    op, bound = TARGETS[name]
+    share = _share(part, whole)
+    met = None if share is None else (share >= bound if op == ">=" else share <= bound)
+    return {"events": whole, "count": part, "share": share, "target": f"{op} {bound:.1%}", "met": met}
+
+
+def figures(tally: Tally) -> dict:
+    """The JSON figures of one policy's run."""
+    lso = tally.label_scene_outcome
+    attacks = sorted(lb for lb in tally.labels if lb not in (NORMAL, UNLABELLED))
+
+    per_type = {}
+    for lb in attacks:
+        cases = [caught for (label, _), caught in tally.cases.items() if label == lb]
+        by_scene: dict[str, dict[str, int]] = {}
+        for (label, scene, outcome), n in lso.items():
+            if label == lb:
+                by_scene.setdefault(scene, dict.fromkeys(OUTCOMES, 0))[outcome] += n
+        per_type[lb] = {
+            "events": tally.labels[lb],
+            "stopped": tally.stopped[lb],
+            "stopped_share": _share(tally.stopped[lb], tally.labels[lb]),
+            "intervened": tally.intervened[lb],
+            "intervened_share": _share(tally.intervened[lb], tally.labels[lb]),
+            "cases": len(cases),
+            "cases_caught": sum(cases),
+            "cases_caught_share": _share(sum(cases), len(cases)),
+            "by_scene": dict(sorted(by_scene.items())),
+        }
+
+    def scene_outcomes(label: str, scene: str) -> Counter:
+        return Counter({o: lso[label, scene, o] for o in OUTCOMES})
+
+    ring_apply = sum((scene_outcomes(lb, "apply") for lb in RING_TYPES), Counter())
+    normal_apply = scene_outcomes(NORMAL, "apply")
+    normal_drawdown = scene_outcomes(NORMAL, "drawdown")
+    targets = {
+        "ring_apply_stopped": _target("ring_apply_stopped", sum(ring_apply[o] for o in STOPPED), sum(ring_apply.values())),
+        "telecom_scam_drawdown_intervened": _target(
+            "telecom_scam_drawdown_intervened", tally.scam_drawdowns["intervened"], tally.scam_drawdowns["events"]),
+        "normal_apply_rejected": _target("normal_apply_rejected", normal_apply["reject"], sum(normal_apply.values())),
+        "normal_drawdown_interrupted": _target(
+            "normal_drawdown_interrupted", sum(normal_drawdown.values()) - normal_drawdown["pass"], sum(normal_drawdown.values())),
+    }
+
+    normal_total = tally.labels[NORMAL]
+    normal_outcomes = Counter()
+    by_scene = {}
+    for scene in sorted({s for (lb, s, _) in lso if lb == NORMAL}):
+        c = scene_outcomes(NORMAL, scene)
+        normal_outcomes += c
+        events = sum(c.values())
+        by_scene[scene] = {"events": events, "outcomes": {o: c[o] for o in OUTCOMES},
+                           "interrupted_share": _share(events - c["pass"], events),
+                           "rejected_share": _share(c["reject"], events)}
+    by_group = {}
+    gso = tally.group_scene_outcome
+    for group in sorted({g for (g, _, _) in gso}):
+        c = Counter()
+        for (g, _, o), n in gso.items():
+            if g == group:
+                c[o] += n
+        apply_ = Counter({o: gso[group, "apply", o] for o in OUTCOMES})
+        draw = Counter({o: gso[group, "drawdown", o] for o in OUTCOMES})
+        events = sum(c.values())
+        by_group[group] = {
+            "events": events,
+            "outcomes": {o: c[o] for o in OUTCOMES},
+            "interrupted_share": _share(events - c["pass"], events),
+            "apply_events": sum(apply_.values()),
+            "apply_rejected_share": _share(apply_["reject"], sum(apply_.values())),
+            "drawdown_events": sum(draw.values()),
+            "drawdown_interrupted_share": _share(sum(draw.values()) - draw["pass"], sum(draw.values())),
+        }
+    false_positives = {
+        "normal_events": normal_total,
+        "by_outcome": {o: {"events": normal_outcomes[o], "share": _share(normal_outcomes[o], normal_total)} for o in OUTCOMES},
+        "by_scene": by_scene,
+        "by_group": by_group,
+    }
+
+    protected, at_risk = sum(tally.money_protected.values()), sum(tally.money_at_risk.values())
+    money = {
+        "protected_fen": protected,
+        "protected_yuan": protected / 100,
+        "at_risk_fen": at_risk,
+        "at_risk_yuan": at_risk / 100,
+        "share": _share(protected, at_risk),
+        "by_type_yuan": {lb: {"protected": tally.money_protected[lb] / 100, "at_risk": tally.money_at_risk[lb] / 100}
+                         for lb in attacks if tally.money_at_risk[lb]},
+    }
+    days = sorted(tally.review_by_day)
+    return {
+        "events": tally.events,
+        "duplicates": tally.duplicates,
+        "bad_lines": len(tally.bad_lines),
+        "seconds": round(tally.seconds, 3),
+        "events_per_s": round(tally.events / tally.seconds, 1) if tally.seconds else None,
+        "outcomes": {o: tally.outcomes[o] for o in OUTCOMES},
+        "labels": dict(sorted(tally.labels.items())),
+        "attack_types": per_type,
+        "targets": targets,
+        "false_positives": false_positives,
+        "review_per_day": {d: tally.review_by_day[d] for d in days},
+        "review_per_day_mean": round(sum(tally.review_by_day.values()) / len(days), 1) if days else 0.0,
+        "money": money,
+    }
+
+
+def backtest(policy: Path, events: Path, *, against: Path | None = None, console: Console,
+             stop_on_error: bool = False) -> dict:
+    """Run the log through `policy` (and `against`); the figures of each, and the bad lines."""
+    from tianwang.policy.bundle import load_bundle
+
+    bundles = {"policy": (Path(policy), load_bundle(Path(policy)))}  # PolicyError before any replay
+    if against is not None:
+        bundles["against"] = (Path(against), load_bundle(Path(against)))
+    total = _count_lines(events)
+    out: dict[str, Any] = {"log": str(events), "lines": total, "bad_lines": [], "policies": {}}
+    for role, (folder, bundle) in bundles.items():
+        tally = run_policy(folder, events, console=console, stop_on_error=stop_on_error,
+                           label=f"{role}: {bundle.name}", total_lines=total)
+        if role == "policy":
+            out["bad_lines"] = [{"line": n, "message": m} for n, m in tally.bad_lines]
+        out["policies"][role] = {"folder": str(folder), "name": bundle.name, **figures(tally)}
+    return out
