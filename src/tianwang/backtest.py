@@ -23,7 +23,6 @@ the reference because it is correct by construction.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,12 +31,9 @@ from typing import Any
 
 from rich.console import Console
 
-from tianwang.errors import TianwangError
-from tianwang.events import EventError
-from tianwang.replay import WAIT_EVERY, StopReplay, Summary, _count_lines, _progress, read_log
+from tianwang.decision.outcomes import OUTCOMES, STOPPED
+from tianwang.replay import count_lines, replay_local
 
-OUTCOMES = ("pass", "review", "verify", "delay", "reject")
-STOPPED = frozenset({"reject", "delay", "verify"})
 NORMAL = "normal"
 UNLABELLED = "unlabelled"  # a line without `label` (real history): decided, not scored
 RING_TYPES = ("batch_attack", "intermediary")  # the organised attacks; their events carry ring_id
@@ -129,54 +125,23 @@ def run_policy(policy_dir: Path, log: Path, *, console: Console, stop_on_error: 
                label: str | None = None, total_lines: int | None = None) -> Tally:
     """Decide every line of `log` with `policy_dir` on a fresh data folder; tally by ground truth."""
     from tianwang.config import Settings
-    from tianwang.ingest.runtime import Runtime, Tenant
-    from tianwang.ingest.walk import accept
+    from tianwang.ingest.runtime import Runtime
 
     tally = Tally()
-    who = Tenant("demo", "demo")
     with tempfile.TemporaryDirectory(prefix="tianwang-backtest-") as tmp:
         settings = Settings.from_env({}, data_dir=Path(tmp), policy_dir=Path(policy_dir), pii_key=PII_KEY)
         rt = Runtime.open(settings, background=False)
-        sink = Summary()  # read_log records bad lines in a Summary
-        pending: list[tuple[int, dict, Any]] = []
-        started = time.perf_counter()
         try:
-            with _progress(console) as progress:
-                total = total_lines if total_lines is not None else _count_lines(log)
-                task = progress.add_task(label or str(policy_dir), total=total, rate="")
-                for n, raw in read_log(log, sink, stop_on_error=stop_on_error):
-                    try:
-                        pending.append((n, raw, accept(rt, who, raw)))
-                    except (EventError, TianwangError) as exc:
-                        _bad(sink, n, str(exc), stop_on_error)
-                    if len(pending) >= WAIT_EVERY:
-                        _settle(pending, tally, sink, stop_on_error, rt.timezone)
-                        elapsed = time.perf_counter() - started
-                        progress.update(task, completed=n, rate=f"{tally.events / elapsed:,.0f} ev/s")
-                _settle(pending, tally, sink, stop_on_error, rt.timezone)
-                progress.update(task, completed=total)
-        except StopReplay as exc:
-            console.print(f"[bold red]stopped[/]: {exc}")
+            summary = replay_local(
+                rt, log, tenant="demo", stop_on_error=stop_on_error, console=console,
+                observe=lambda raw, decision: tally.add(raw, decision, rt.timezone),
+                label=label or str(policy_dir), total=total_lines,
+            )
         finally:
-            tally.seconds = time.perf_counter() - started
             rt.close()
-        tally.bad_lines = sorted(sink.bad_lines)
+    tally.seconds = summary.seconds
+    tally.bad_lines = sorted(summary.bad_lines)
     return tally
-
-
-def _bad(sink: Summary, n: int, message: str, stop: bool) -> None:
-    sink.bad_lines.append((n, message))
-    if stop:
-        raise StopReplay(f"line {n}: {message}")
-
-
-def _settle(pending: list, tally: Tally, sink: Summary, stop_on_error: bool, tz) -> None:
-    for n, raw, accepted in pending:
-        try:
-            tally.add(raw, accepted.wait(), tz)
-        except TianwangError as exc:
-            _bad(sink, n, str(exc), stop_on_error)
-    pending.clear()
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -301,7 +266,7 @@ def backtest(policy: Path, events: Path, *, against: Path | None = None, console
     bundles = {"policy": (Path(policy), load_bundle(Path(policy)))}  # PolicyError before any replay
     if against is not None:
         bundles["against"] = (Path(against), load_bundle(Path(against)))
-    total = _count_lines(events)
+    total = count_lines(events)
     out: dict[str, Any] = {"log": str(events), "lines": total, "bad_lines": [], "policies": {}}
     for role, (folder, bundle) in bundles.items():
         tally = run_policy(folder, events, console=console, stop_on_error=stop_on_error,

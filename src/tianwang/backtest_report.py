@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from tianwang.backtest import OUTCOMES
+from tianwang.decision.outcomes import OUTCOMES
 
 
 def _pct(x: float | None) -> str:

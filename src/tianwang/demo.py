@@ -36,9 +36,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tianwang.config import Settings
+from tianwang.decision.outcomes import OUTCOMES, STOPPED
 
-OUTCOMES = ("pass", "review", "verify", "delay", "reject")
-STOPPED = frozenset({"verify", "delay", "reject"})  # the event did not go through as asked
 TRUTH = ("label", "group", "ring_id")  # ground truth: kept by the demo, never sent
 BATCH = 50
 WORKERS = 4

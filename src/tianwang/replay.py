@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import orjson
 from rich.console import Console
@@ -86,7 +86,7 @@ def _bad(summary: Summary, n: int, message: str, stop: bool) -> None:
         raise StopReplay(f"line {n}: {message}")
 
 
-def _count_lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for _ in fh)
 
@@ -103,8 +103,14 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: Console) -> Summary:
-    """Decide every event of the log in this process, as the server would."""
+def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: Console,
+                 observe: Callable[[dict, dict], None] | None = None, label: str = "replaying",
+                 total: int | None = None) -> Summary:
+    """Decide every event of the log in this process, as the server would.
+
+    `observe(raw_event, decision)` sees each decided event (the backtest tallies ground truth
+    with it); `total` saves counting the lines again when the caller knows them.
+    """
     from tianwang.ingest.runtime import Tenant
     from tianwang.ingest.walk import accept
 
@@ -113,17 +119,17 @@ def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: C
     started = time.perf_counter()
     try:
         with _progress(console) as progress:
-            task = progress.add_task("replaying", total=_count_lines(path), rate="")
+            task = progress.add_task(label, total=total if total is not None else count_lines(path), rate="")
             for n, raw in read_log(path, summary, stop_on_error=stop_on_error):
                 try:
-                    pending.append((n, accept(rt, who, raw)))
+                    pending.append((n, raw, accept(rt, who, raw)))
                 except (EventError, TianwangError) as exc:
                     _bad(summary, n, str(exc), stop_on_error)
                 if len(pending) >= WAIT_EVERY:
-                    _settle(pending, summary, stop_on_error)
+                    _settle(pending, summary, stop_on_error, observe)
                     elapsed = time.perf_counter() - started
                     progress.update(task, completed=n, rate=f"{summary.events / elapsed:,.0f} ev/s")
-            _settle(pending, summary, stop_on_error)
+            _settle(pending, summary, stop_on_error, observe)
             progress.update(task, completed=progress.tasks[0].total)
     except StopReplay as exc:
         console.print(f"[bold red]stopped[/]: {exc}")
@@ -131,12 +137,16 @@ def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: C
     return summary
 
 
-def _settle(pending: list, summary: Summary, stop_on_error: bool) -> None:
-    for n, accepted in pending:
+def _settle(pending: list, summary: Summary, stop_on_error: bool, observe) -> None:
+    for n, raw, accepted in pending:
         try:
-            summary.add(accepted.wait())
+            decision = accepted.wait()
         except TianwangError as exc:
             _bad(summary, n, str(exc), stop_on_error)
+            continue
+        summary.add(decision)
+        if observe is not None:
+            observe(raw, decision)
     pending.clear()
 
 
@@ -150,7 +160,7 @@ def replay_http(path: Path, *, url: str, api_key: str, stop_on_error: bool, cons
     with httpx.Client(base_url=url.rstrip("/"), headers={"X-API-Key": api_key}, timeout=60) as client:
         try:
             with _progress(console) as progress:
-                task = progress.add_task("sending", total=_count_lines(path), rate="")
+                task = progress.add_task("sending", total=count_lines(path), rate="")
                 for n, raw in read_log(path, summary, stop_on_error=stop_on_error):
                     chunk.append((n, raw))
                     if len(chunk) >= batch:

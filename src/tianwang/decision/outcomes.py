@@ -26,6 +26,10 @@ class Outcome(IntEnum):
             raise ValueError(f"unknown outcome {value!r}; one of {', '.join(o.label for o in cls)}") from None
 
 
+OUTCOMES = tuple(o.label for o in Outcome)  # pass … reject, by severity
+# "Stopped": the event did not go through as asked (step-up check, money held, or refused).
+STOPPED = frozenset(o.label for o in Outcome if o >= Outcome.VERIFY)
+
 INTERVENTIONS = ("sms", "app_popup", "ai_call", "manual_call", "freeze")
 
 FRAUD_TYPES = (
