@@ -129,12 +129,17 @@ def forged_info(ctx: Context, t0: int, rng: random.Random) -> list:
             (t + 500, event(p, "apply", at, "forged_info", **fields, **tag))]
 
 
+def at_home(v, rng: random.Random) -> tuple:
+    """Where a victim is when the attack happens in their own name: home IP, near home."""
+    return (v.ip, jitter(rng, v.lat, 0.002), jitter(rng, v.lon, 0.002), v.home)
+
+
 def multi_borrowing(ctx: Context, t0: int, rng: random.Random) -> list:
     v = ctx.victim(rng)
     if v is None:
         return []
     case = ctx.case("multi")
-    at = (v.ip, jitter(rng, v.lat, 0.002), jitter(rng, v.lon, 0.002), v.home)
+    at = at_home(v, rng)
     t = t0 + rng.randrange(6 * 3600, 12 * 3600)
     out = []
     for inst, kind in rng.sample(ctx.world.institutions, rng.randint(8, 15)):
@@ -152,7 +157,7 @@ def telecom_scam(ctx: Context, t0: int, rng: random.Random) -> list:
     if v is None:
         return []
     case = ctx.case("scam")
-    at = (v.ip, jitter(rng, v.lat, 0.002), jitter(rng, v.lon, 0.002), v.home)
+    at = at_home(v, rng)
     t = t0 + rng.choice([0, 1, 6, 21, 22, 23]) * 3600 + rng.randrange(3600)
     call = {"on_call": True, "attack_id": case}
     if rng.random() < 0.4:
@@ -174,7 +179,7 @@ def cash_out(ctx: Context, t0: int, rng: random.Random) -> list:
     if v is None:
         return []
     case = ctx.case("cashout")
-    at = (v.ip, jitter(rng, v.lat, 0.002), jitter(rng, v.lon, 0.002), v.home)
+    at = at_home(v, rng)
     t = t0 + rng.randrange(9 * 3600, 22 * 3600)
     total = round_yuan(int(v.limit * rng.uniform(0.8, 1.0)), 1000)
     out = [(t, event(v, "drawdown", at, "cash_out", amount=total, credit_limit=v.limit, payee_card=v.card,
