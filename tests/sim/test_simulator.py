@@ -111,13 +111,25 @@ def test_the_big_employer_has_hundreds_of_staff():
     assert set(families.values()) <= {2, 3}
 
 
-def test_telecom_scam_victims_are_long_standing_and_on_a_call(run):
+def test_telecom_scam_victims_are_long_standing_and_pay_a_stranger(run):
     scams = [ev for ev in run if ev["label"] == "telecom_scam" and ev["scene"] == "drawdown"]
     assert scams
     for ev in scams:
-        assert ev["on_call"] is True
-        assert ev["amount"] >= 0.9 * ev["credit_limit"]
         assert ev["customer_id"].startswith("c")  # an existing customer, not a fraudster's account
+        assert ev["amount"] >= 0.6 * ev["credit_limit"]
+        assert ev["payee_name"] != ev["name"]  # the "safe account" is in someone else's name
+        # only the Android app can see the call
+        assert ev.get("on_call") is (True if ev["os"].startswith("Android") else None)
+
+
+def test_honest_drawdowns_include_the_hard_cases_of_a_scam_rule():
+    events = list(simulate(5000, 30, seed=6, volume=0))
+    dd = [ev for ev in events if ev["scene"] == "drawdown"]
+    assert len(dd) > 500
+    assert any(ev.get("on_call") for ev in dd)  # on the phone while drawing
+    assert any(ev["payee_name"] != ev["name"] for ev in dd)  # paid straight to a seller (受托支付)
+    assert any(ev["amount"] >= 0.9 * ev["credit_limit"] for ev in dd)  # the whole line
+    assert sum(ev["payee_name"] == ev["name"] for ev in dd) > 0.9 * len(dd)
 
 
 def test_honest_lives_include_loans_repaid_and_some_repaid_late():

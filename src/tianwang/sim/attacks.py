@@ -12,8 +12,9 @@ in `sim.rings`:
 - forged_info: applicants whose employer, income, age, education, address, city and
   contacts do not hang together;
 - multi_borrowing: inquiries at 8–15 institutions within days, then an application;
-- telecom_scam: an older long-standing customer draws near the full line to a new payee
-  while on a call (sometimes with screen sharing) at an odd hour;
+- telecom_scam: a long-standing customer, most often older, draws most of the line to a
+  "safe account" in a stranger's name while on a call (which only the Android app can see;
+  sometimes with screen sharing), often at an odd hour;
 - cash_out: a drawdown, then round payments at a colluding merchant minutes later;
 - far_from_home: a large application and drawdown far from the applicant's home and
   birthplace;
@@ -86,10 +87,11 @@ def identity_theft(ctx: Context, t0: int, rng: random.Random) -> list:
         new = mobile(rng)
         out.append((t + 200, event(thief, "change_phone", at, "identity_theft", attack_id=case, old_phone=v.phone) | {"phone": new}))
         thief.phone = new
-        card = card_number(rng, bin="621700")
+        card = card_number(rng, bin="621700")  # a mule's card, in the mule's name
         out.append((t + 400, event(thief, "bind_card", at, "identity_theft", card_no=card, attack_id=case)))
         out.append((t + 600, event(thief, "drawdown", at, "identity_theft", amount=round_yuan(int(v.limit * 0.95)),
-                                   credit_limit=v.limit, payee_card=card, attack_id=case)))
+                                   credit_limit=v.limit, payee_card=card, payee_name=ctx.world.person(rng, "mule", city).name,
+                                   attack_id=case)))
         return out
     thief.cid = ctx.fraud_id()  # an application in the victim's name
     return [(t, event(thief, "register", at, "identity_theft", attack_id=case)),
@@ -153,18 +155,21 @@ def multi_borrowing(ctx: Context, t0: int, rng: random.Random) -> list:
 
 
 def telecom_scam(ctx: Context, t0: int, rng: random.Random) -> list:
-    v = ctx.victim(rng, max_birth_year=1975) or ctx.victim(rng)
+    """Mostly older victims, at any hour (often late), drawing most of the line to a stranger."""
+    v = (ctx.victim(rng, max_birth_year=1975) if rng.random() < 0.7 else None) or ctx.victim(rng)
     if v is None:
         return []
     case = ctx.case("scam")
     at = at_home(v, rng)
-    t = t0 + rng.choice([0, 1, 6, 21, 22, 23]) * 3600 + rng.randrange(3600)
-    call = {"on_call": True, "attack_id": case}
+    t = t0 + rng.choice([0, 1, 6, 10, 14, 16, 21, 22, 23, 23]) * 3600 + rng.randrange(3600)
+    call = {"attack_id": case}
+    if not v.ios:  # the Android app sees the phone call; iOS does not
+        call["on_call"] = True
     if rng.random() < 0.4:
         call["remote_control"] = True
     payee = card_number(rng, bin=rng.choice(["621700", "622848", "623052"]))
     out = [(t, event(v, "login", at, "telecom_scam", result="success", method="sms", **call))]
-    amount = round_yuan(int(v.limit * rng.uniform(0.9, 1.0)))
+    amount = round_yuan(int(v.limit * rng.choice([rng.uniform(0.9, 1.0), rng.uniform(0.6, 1.0)])))
     out.append((t + rng.randint(120, 600), event(v, "drawdown", at, "telecom_scam", amount=amount, credit_limit=v.limit,
                                                  payee_card=payee, payee_name=rng.choice(["刘安全", "王警官", "李专员"]),
                                                  **call)))
@@ -183,7 +188,7 @@ def cash_out(ctx: Context, t0: int, rng: random.Random) -> list:
     t = t0 + rng.randrange(9 * 3600, 22 * 3600)
     total = round_yuan(int(v.limit * rng.uniform(0.8, 1.0)), 1000)
     out = [(t, event(v, "drawdown", at, "cash_out", amount=total, credit_limit=v.limit, payee_card=v.card,
-                     attack_id=case))]
+                     payee_name=v.name, attack_id=case))]
     mid, mcc = rng.choice(COLLUDING)
     n = rng.randint(2, 5)
     for k in range(n):
@@ -209,7 +214,7 @@ def far_from_home(ctx: Context, t0: int, rng: random.Random) -> list:
                             monthly_income=p.income, home_city=CITIES[home][0], contacts=p.contacts,
                             address=f"{CITIES[home][0]}市{rng.randint(1, 999)}号", **tag)),
             (t + 2400, event(p, "drawdown", at, "far_from_home", amount=amount, credit_limit=amount,
-                             payee_card=p.card, **tag))]
+                             payee_card=p.card, payee_name=p.name, **tag))]
 
 
 def abnormal_consumption(ctx: Context, t0: int, rng: random.Random) -> list:

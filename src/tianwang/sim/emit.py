@@ -48,7 +48,7 @@ def event(c: Customer, scene: str, at: tuple[str, float, float, int], label: str
         "app_version": c.app,
         "label": label,
     }
-    if scene in ("register", "apply", "bind_card"):
+    if scene in ("register", "apply", "bind_card", "drawdown"):  # the account holder's name
         ev["name"] = c.name
     if label == "normal" and c.group is not None:
         ev["group"] = c.group

@@ -3,7 +3,9 @@
 A new customer registers, binds a card, applies (employer, income, address, contacts) and
 is seen in one or two bureau inquiries; most are granted a line. From then on, on any day:
 logins with some page views, purchases paid with the line at shops of their city (or of
-the city they are travelling in), now and then a drawdown to their own card, instalments
+the city they are travelling in; a few of thousands of yuan), now and then a drawdown to
+their own card (a few of the whole line, a few paid straight to a seller, some made during
+a phone call), instalments
 repaid on the due day of the month — except the few defaulters, who are credit risk, not
 fraud, and repay late or not at all. Devices and app versions change, phones are replaced,
 people travel for a few days, movers settle in a new city, and credit shoppers are seen
@@ -19,6 +21,7 @@ from tianwang.sim.ids import card_number, mobile
 from tianwang.sim.population import BANKS, CITIES, Customer, World
 
 Out = list  # of (epoch seconds, event dict)
+SELLERS = [("装修", "美居装饰工程有限公司"), ("教育", "新东方培训学校"), ("医疗", "和美口腔门诊部"), ("消费", "苏宁易购门店")]
 
 
 def live_day(c: Customer, day: int, t0: int, dom: int, weekday: int, rng: random.Random, world: World, out: Out) -> None:
@@ -62,9 +65,10 @@ def live_day(c: Customer, day: int, t0: int, dom: int, weekday: int, rng: random
             t = t0 + moment(c, rng)
             at = _at(c, t, t0, weekday, rng, world)
             mid, mcc = rng.choice(world.merchants)
-            out.append((t, event(c, "payment", at, amount=odd_fen(rng, 8, 800), merchant_id=mid,
-                                 merchant_category=mcc, order_id=f"o{rng.getrandbits(48):012x}",
-                                 merchant_city=CITIES[at[3]][0])))
+            big = rng.random() < 0.03  # now and then a phone, a sofa, a course: thousands of yuan
+            amount = odd_fen(rng, 1000, 15000) if big else odd_fen(rng, 8, 800)
+            out.append((t, event(c, "payment", at, amount=amount, merchant_id=mid, merchant_category=mcc,
+                                 order_id=f"o{rng.getrandbits(48):012x}", merchant_city=CITIES[at[3]][0])))
         if c.loan is None and rng.random() < 0.012:
             _drawdown(c, t0 + moment(c, rng), t0, dom, weekday, rng, world, out)
         elif c.loan is not None and (dom == c.loan[2] or (c.loan[4] is not None and rng.random() < 0.04)):
@@ -108,15 +112,28 @@ def _inquiry(c, t, weekday, rng, world, out) -> None:
 
 
 def _drawdown(c, t, t0, dom, weekday, rng, world, out) -> None:
-    amount = round_yuan(int(c.limit * rng.uniform(0.1, 0.6)), 100)
+    """A drawdown to the customer's own card, mostly a modest share of the line.
+
+    The hard cases a naive scam rule would stop: a few take (nearly) the whole line, a few
+    are paid straight to a seller (受托支付: a decoration firm, a school, a hospital — a
+    third party's card and name), and Android users are sometimes on a phone call.
+    """
+    share = rng.uniform(0.9, 1.0) if rng.random() < 0.06 else rng.uniform(0.1, 0.6)
+    amount = round_yuan(int(c.limit * share), 100)
     term = rng.choice([3, 6, 12])
     c.loans += 1
     loan_id = f"{c.cid}-L{c.loans}"
     due = min(dom, 28) if dom > 0 else rng.randint(1, 28)
     c.loan = [loan_id, amount, due, term, None]  # id, principal, due day of month, instalments left, day missed
+    purpose = rng.choice(["消费", "装修", "旅游", "医疗"])
+    payee = {"payee_card": c.card, "payee_name": c.name}
+    if rng.random() < 0.04:
+        purpose, seller = rng.choice(SELLERS)
+        payee = {"payee_card": card_number(rng, bin=rng.choice(BANKS)[0]), "payee_name": seller}
+    if not c.ios and rng.random() < 0.03:  # the Android app sees the phone call; iOS does not
+        payee["on_call"] = True
     out.append((t, event(c, "drawdown", _at(c, t, t0, weekday, rng, world), amount=amount, loan_id=loan_id,
-                         credit_limit=c.limit, payee_card=c.card, term_months=term,
-                         purpose=rng.choice(["消费", "装修", "旅游", "医疗"]))))
+                         credit_limit=c.limit, term_months=term, purpose=purpose, **payee)))
 
 
 def _repay(c, t, t0, day, weekday, rng, world, out) -> None:
