@@ -153,6 +153,7 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
 
 def _stream(console: Console, base: str, key: str, *, customers: int, seed: int, speed: float,
             days: int) -> tuple[Tally, int, bool]:
+    from tianwang.sim.attacks import daily_volume
     from tianwang.sim.run import simulate
 
     tally = Tally()
@@ -171,7 +172,8 @@ def _stream(console: Console, base: str, key: str, *, customers: int, seed: int,
             wall0 = sim0 = None
             chunk: list[dict] = []
             chunk_since = time.perf_counter()
-            for event in simulate(customers, days, seed):
+            volume = daily_volume(customers) if days > 1 else 1.0  # a case of every attack each day
+            for event in simulate(customers, days, seed, volume=volume):
                 generated += 1
                 at = datetime.fromisoformat(event["occurred_at"]).timestamp()
                 if wall0 is None:

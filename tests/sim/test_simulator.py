@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from tianwang.cli import main
 from tianwang.events import parse_event
+from tianwang.sim import attacks
 from tianwang.sim.attacks import ATTACKS
 from tianwang.sim.population import BIG_EMPLOYER, GROUPS, World, build_population
 from tianwang.sim.run import simulate, write_jsonl
@@ -172,3 +173,13 @@ def test_cli_writes_the_file_and_prints_the_summary(tmp_path):
     assert f"{len(lines):,}" in result.output
     first = json.loads(lines[0])
     assert first["occurred_at"].startswith("2026-11-01")
+
+
+def test_daily_volume_gives_every_attack_type_a_case_most_days():
+    days, customers = 40, 3000
+    schedule = attacks.plan(customers, days, random.Random(5), attacks.daily_volume(customers))
+    per_type = Counter(kind for day in schedule for kind in day)
+    assert set(per_type) == set(attacks.ATTACKS)
+    assert all(n >= 0.7 * days for n in per_type.values()), per_type
+    base = Counter(k for day in attacks.plan(customers, days, random.Random(5)) for k in day)
+    assert sum(base.values()) < sum(per_type.values()) / 5  # the base rates would leave most days empty

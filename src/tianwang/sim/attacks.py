@@ -248,6 +248,15 @@ ATTACKS = {
 }
 
 
+def daily_volume(customers: int, per_day: float = 1.0) -> dict[str, float]:
+    """The `volume` that gives about `per_day` cases of every attack type a day.
+
+    For long runs of a small population (the demo's `--forever`), where the base rates
+    would leave days without a single attack.
+    """
+    return {kind: max(1.0, per_day * 10_000 / (rate * customers)) for kind, (_, rate) in ATTACKS.items()}
+
+
 def plan(customers: int, days: int, rng: random.Random, volume: float | dict[str, float] = 1.0) -> list[list[str]]:
     """For each day, the attack types whose cases start that day."""
     by_day: list[list[str]] = [[] for _ in range(days)]

@@ -33,6 +33,7 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚�
 BANKS = [("622202", "工商银行"), ("621700", "建设银行"), ("622848", "农业银行"), ("621661", "中国银行"),
          ("622588", "招商银行"), ("622262", "交通银行")]
 NORMAL_MCC = ["5411", "5812", "5999", "4121", "5541", "5311", "5651", "5912", "7832", "4111"]
+NEWCOMER_DAYS = 60  # a long run's newcomers arrive in its first two months, not one a week for years
 GROUPS = ("campus", "family", "big_employer", "mover", "multi_lender_shopper")
 
 
@@ -173,5 +174,5 @@ def _life_start(members: list[Customer], days: int, rng: random.Random) -> None:
                 c.loans = 1
                 c.loan = [f"{c.cid}-L1", c.limit // rng.choice([2, 4]), rng.randint(1, 28), rng.randint(1, 11), None]
         else:
-            c.reg_day = rng.randrange(days)
+            c.reg_day = rng.randrange(min(days, NEWCOMER_DAYS))
         c.defaulter = rng.random() < 0.03
