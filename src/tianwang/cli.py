@@ -99,22 +99,90 @@ def replay(log: Path, url: str | None, api_key: str | None, stop_on_error: bool,
     sys.exit(1 if summary.bad_lines and stop_on_error else 0)
 
 
+def _rate(ctx, param, value: str | None) -> float | None:
+    from tianwang.sim.feed import parse_rate
+
+    try:
+        return None if value is None else parse_rate(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @click.option("--customers", default=1000, show_default=True, type=click.IntRange(min=1), help="Honest customers.")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1), help="Days simulated.")
 @click.option("--seed", default=0, show_default=True, type=int, help="The same seed gives the same file.")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (+08:00); default 2026-11-01.")
 @click.option("--volume", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Scale every attack's volume.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The JSONL file to write.")
-def simulate(customers: int, days: int, seed: int, start, volume: float, out: Path) -> None:
-    """Write a synthetic lender's events (JSONL, one per line, each with its ground-truth label)."""
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The event log to write.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]),
+              help="The log's format; default by --out's suffix (.parquet: Parquet, else JSONL).")
+@click.option("--url", help="Feed the events to this running server (POST /v1/events), with or without --out.")
+@click.option("--api-key", envvar="TIANWANG_API_KEY", help="API key for --url.")
+@click.option("--rate", callback=_rate, help="Events sent per second or minute with --url: 500/s, 500, 30000/min "
+              "(default: as fast as the server answers).")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True),
+              help="With --url: also send no event before its simulated time, sped up this many times.")
+@click.option("--connections", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Concurrent connections with --url.")
+def simulate(customers: int, days: int, seed: int, start, volume: float, out: Path | None, fmt: str | None,
+             url: str | None, api_key: str | None, rate: float | None, speed: float | None, connections: int) -> None:
+    """Write a synthetic lender's events (JSONL or Parquet, each with its ground-truth label), or feed them to a server."""
+    from contextlib import ExitStack
+
+    from tianwang.sim import feed as feeding
+    from tianwang.sim.run import log_format, open_log, passing, write_events
+    from tianwang.sim.run import simulate as generate
+
+    if out is None and url is None:
+        raise click.UsageError("give --out (a log to write), --url (a server to feed), or both")
+    if fmt and out is None:
+        raise click.UsageError("--format is the format of --out: give --out too")
+    if url and not api_key:
+        raise click.UsageError("--url needs --api-key (or TIANWANG_API_KEY)")
+    if not url and (rate or speed):
+        raise click.UsageError("--rate and --speed pace the feed to a server: they need --url")
+    if url:
+        try:
+            feeding.check(url.rstrip("/"), api_key)
+        except feeding.FeedError as exc:
+            raise click.ClickException(str(exc)) from None
+    feedback = feeding.LiveFeedback() if url else None
+    events = generate(customers, days, seed, start.date() if start else None, volume=volume, feedback=feedback)
+    where = [f"{out} ({log_format(out, fmt)})"] if out else []
+    if url:
+        where.append(f"{url} at " + (f"{rate:,.0f} events/s" if rate else "the server's pace"))
+    console.print(f"simulating {customers:,} customers for {days} days (seed {seed}) → {' and '.join(where)}")
+    with ExitStack() as stack:
+        write = stack.enter_context(open_log(out, fmt)) if out else None
+        if not url:
+            counts = write_events(events, write)
+            Console(soft_wrap=True, width=200).print(_counts_table(counts, out))
+            return
+        try:
+            result = feeding.feed(passing(events, write) if write else events, url=url, api_key=api_key, rate=rate,
+                                  speed=speed, connections=connections, feedback=feedback)
+        except feeding.FeedError as exc:
+            raise click.ClickException(str(exc)) from None
+    _print_feed(result)
+    sys.exit(1 if result.stopped or result.errors else 0)
+
+
+def _print_feed(result) -> None:
+    from rich.markup import escape
+
+    show = Console(soft_wrap=True, width=200)
+    show.print(result.line())
+    show.print(result.table())
+    for example in result.examples:
+        show.print(f"[red]error[/] {escape(example)}", highlight=False)
+    if result.stopped:
+        console.print(f"[bold red]stopped[/]: {escape(result.stopped)}")
+
+
+def _counts_table(counts, out: Path):
     from rich.table import Table
 
-    from tianwang.sim.run import simulate as generate
-    from tianwang.sim.run import write_jsonl
-
-    console.print(f"simulating {customers:,} customers for {days} days (seed {seed}) → {out}")
-    counts = write_jsonl(generate(customers, days, seed, start.date() if start else None, volume=volume), out)
     scenes = sorted({s for s, _ in counts})
     labels = sorted({lb for _, lb in counts}, key=lambda lb: (lb != "normal", lb))
     table = Table(title=f"events by label and scene ({sum(counts.values()):,} in {out})")
@@ -125,7 +193,7 @@ def simulate(customers: int, days: int, seed: int, start, volume: float, out: Pa
     for lb in labels + ["total"]:
         row = [counts[s, lb] if lb != "total" else sum(v for (s2, _), v in counts.items() if s2 == s) for s in scenes]
         table.add_row(lb, *(f"{v:,}" for v in row), f"{sum(row):,}")
-    Console(soft_wrap=True, width=200).print(table)
+    return table
 
 
 @main.command()

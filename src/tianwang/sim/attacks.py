@@ -37,6 +37,7 @@ class Context:
 
     def __init__(self, world: World, population: list[Customer], seed: int, adaptive: bool = True):
         self.world, self.population, self.adaptive = world, population, adaptive
+        self.feedback = None  # sim.rings.Feedback: what rings learn of the decisions (None: offline)
         self.seed = seed
         self._fraud = 0
         self._cases: dict[str, int] = {}

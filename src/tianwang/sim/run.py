@@ -7,6 +7,13 @@ the attack cases planned to start that day (`sim.attacks`) are pushed on one hea
 state and about one day of events, whatever the number of days. Each yielded event gets
 its `event_id` and `occurred_at` (+08:00) in output order, so the same seed gives the
 same bytes.
+
+A case may also push a *continuation* (`sim.rings`): a callable popped at its time like an
+event, which returns the events from then on (and maybe a later continuation). Rings make
+each pulse this way, after the events before it were yielded — and, when a `Feedback` is
+passed in and told the decisions (`sim.feed` does it from a live server's answers), after
+learning whether they were stopped. Given the same seed and the same answers, the run is
+the same; with no feedback, the adaptive rings move to a fresh farm after every pulse.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
@@ -26,6 +34,7 @@ import orjson
 from tianwang.sim import attacks
 from tianwang.sim.life import live_day
 from tianwang.sim.population import World, build_population
+from tianwang.sim.rings import Feedback
 
 CST = timezone(timedelta(hours=8))
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=CST)
@@ -40,11 +49,13 @@ def _start(start: datetime | date | None) -> datetime:
 
 
 def simulate(customers: int = 1000, days: int = 7, seed: int = 0, start: datetime | date | None = None, *,
-             volume: float | dict[str, float] = 1.0, adaptive: bool = True) -> Iterator[dict]:
+             volume: float | dict[str, float] = 1.0, adaptive: bool = True,
+             feedback: Feedback | None = None) -> Iterator[dict]:
     """Yield the run's events in non-decreasing `occurred_at`, each with its ground truth.
 
     `volume` scales every attack (a float) or some (a dict of type → factor; 0 turns one off);
-    `adaptive` makes rings rotate devices and IPs between pulses.
+    `adaptive` makes rings rotate devices and IPs between pulses: after every pulse, or, when
+    `feedback` is told the decisions on the yielded events, after a pulse that was stopped.
     """
     begin = _start(start).astimezone(CST)
     begin = begin.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -52,6 +63,7 @@ def simulate(customers: int = 1000, days: int = 7, seed: int = 0, start: datetim
     world = World(random.Random(f"{seed}/world"))
     population = build_population(customers, days, random.Random(f"{seed}/population"), world)
     ctx = attacks.Context(world, population, seed, adaptive)
+    ctx.feedback = feedback
     schedule = attacks.plan(customers, days, random.Random(f"{seed}/plan"), volume)
     prefixes: dict[int, str] = {}
     pending: list = []
@@ -78,16 +90,18 @@ def simulate(customers: int = 1000, days: int = 7, seed: int = 0, start: datetim
             live_day(c, day, t0, local.day, local.weekday(), rng, world, items)
         for kind in schedule[day]:
             items.extend(attacks.ATTACKS[kind][0](ctx, t0, rng))
-        for ts, ev in items:
-            heapq.heappush(pending, (max(ts, t0), seq, ev))
+        for ts, item in items:
+            heapq.heappush(pending, (max(ts, t0), seq, item))
             seq += 1
-        end = t0 + 86400
+        end = t0 + 86400 if day < days - 1 else float("inf")  # cases running past the last midnight end whole
         while pending and pending[0][0] < end:
-            ts, _, ev = heapq.heappop(pending)
-            yield stamp(ts, ev)
-    while pending:  # cases that run past the last midnight end whole
-        ts, _, ev = heapq.heappop(pending)
-        yield stamp(ts, ev)
+            ts, _, item = heapq.heappop(pending)
+            if item.__class__ is dict:
+                yield stamp(ts, item)
+                continue
+            for at, later in item():  # a continuation: never earlier than now
+                heapq.heappush(pending, (max(at, ts), seq, later))
+                seq += 1
 
 
 def write_jsonl(events: Iterable[dict], out: IO[bytes] | str | Path, *, progress: IO[str] | None = sys.stderr,
@@ -96,13 +110,18 @@ def write_jsonl(events: Iterable[dict], out: IO[bytes] | str | Path, *, progress
     if isinstance(out, (str, Path)):
         with open(out, "wb", buffering=1 << 20) as f:
             return write_jsonl(events, f, progress=progress, every=every)
+    dumps, opt, write = orjson.dumps, orjson.OPT_APPEND_NEWLINE, out.write
+    return write_events(events, lambda ev: write(dumps(ev, option=opt)), progress=progress, every=every)
+
+
+def write_events(events: Iterable[dict], write: Callable[[dict], object], *, progress: IO[str] | None = sys.stderr,
+                 every: float = 2.0) -> Counter:
+    """Call `write` on every event; return counts by (scene, label). Progress lines go to `progress`."""
     counts: Counter = Counter()
-    dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    write = out.write
     began = last = time.monotonic()
     n = 0
     for ev in events:
-        write(dumps(ev, option=opt))
+        write(ev)
         counts[ev["scene"], ev["label"]] += 1
         n += 1
         if progress is not None and not n & 0x3FFF:
@@ -115,3 +134,32 @@ def write_jsonl(events: Iterable[dict], out: IO[bytes] | str | Path, *, progress
         secs = max(time.monotonic() - began, 1e-9)
         print(f"  {n:,} events in {secs:.1f} s ({n / secs:,.0f}/s)", file=progress, flush=True)
     return counts
+
+
+def passing(events: Iterable[dict], write: Callable[[dict], object]) -> Iterator[dict]:
+    """The events, each written by `write` on its way through (to log what is also fed)."""
+    for ev in events:
+        write(ev)
+        yield ev
+
+
+def log_format(path: Path, fmt: str | None = None) -> str:
+    """`jsonl` or `parquet`: `fmt` if given, else by the file's suffix (JSONL unless .parquet)."""
+    if fmt:
+        return fmt
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "jsonl"
+
+
+@contextmanager
+def open_log(path: Path, fmt: str | None = None) -> Iterator[Callable[[dict], None]]:
+    """A function writing one event to the log at `path` (JSONL or Parquet); closed on exit."""
+    if log_format(path, fmt) == "parquet":
+        from tianwang.sim.parquet import ParquetLog
+
+        with ParquetLog(path) as log:
+            yield log.write
+        return
+    dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    with open(path, "wb", buffering=1 << 20) as f:
+        write = f.write
+        yield lambda ev: write(dumps(ev, option=opt))
