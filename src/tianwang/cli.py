@@ -205,12 +205,16 @@ def _counts_table(counts, out: Path):
               help="A second bundle, shown beside the first.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
 @click.option("--stop-on-error", is_flag=True, help="Stop at the first bad line instead of reporting and skipping it.")
-def backtest(policy_dir: Path, events: Path, against: Path | None, json_out: Path | None, stop_on_error: bool) -> None:
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 2),
+              help="Policies replayed at once, each in a process of its own (a core and a window state each).")
+def backtest(policy_dir: Path, events: Path, against: Path | None, json_out: Path | None, stop_on_error: bool,
+             jobs: int) -> None:
     """Evaluate one or two policies point-in-time on a labelled log: catches, false positives, review load, money."""
     from tianwang.backtest import backtest as run_backtest
     from tianwang.backtest_report import print_report
 
-    result = _or_exit(lambda: run_backtest(policy_dir, events, against=against, console=console, stop_on_error=stop_on_error))
+    result = _or_exit(lambda: run_backtest(policy_dir, events, against=against, console=console,
+                                           stop_on_error=stop_on_error, jobs=jobs))
     print_report(result, Console(soft_wrap=True, width=max(Console().width, 140)))
     if json_out:
         json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False))

@@ -91,7 +91,7 @@ def count_lines(path: Path) -> int:
         return sum(1 for _ in fh)
 
 
-def _progress(console: Console) -> Progress:
+def progress_bars(console: Console) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -105,12 +105,29 @@ def _progress(console: Console) -> Progress:
 
 def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: Console,
                  observe: Callable[[dict, dict], None] | None = None, label: str = "replaying",
-                 total: int | None = None) -> Summary:
+                 total: int | None = None, report: Callable[[int, int, float], None] | None = None) -> Summary:
     """Decide every event of the log in this process, as the server would.
 
     `observe(raw_event, decision)` sees each decided event (the backtest tallies ground truth
-    with it); `total` saves counting the lines again when the caller knows them.
+    with it); `total` saves counting the lines again when the caller knows them. With
+    `report(line, events decided, seconds)`, called every WAIT_EVERY events, no progress bar
+    is drawn (a backtest's worker process sends it to the bars of its parent).
     """
+    if report is not None:
+        return _replay_local(rt, path, tenant, stop_on_error, console, observe, report)
+    with progress_bars(console) as progress:
+        task = progress.add_task(label, total=total if total is not None else count_lines(path), rate="")
+
+        def bar(n: int, events: int, seconds: float) -> None:
+            progress.update(task, completed=n, rate=f"{events / seconds:,.0f} ev/s" if seconds else "")
+
+        summary = _replay_local(rt, path, tenant, stop_on_error, console, observe, bar)
+        if not (stop_on_error and summary.bad_lines):  # a stopped run's bar stays where it stopped
+            progress.update(task, completed=progress.tasks[0].total)
+    return summary
+
+
+def _replay_local(rt, path: Path, tenant: str, stop_on_error: bool, console: Console, observe, report) -> Summary:
     from tianwang.ingest.runtime import Tenant
     from tianwang.ingest.walk import accept
 
@@ -118,27 +135,26 @@ def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: C
     summary, pending = Summary(), []
     started = time.perf_counter()
     try:
-        with _progress(console) as progress:
-            task = progress.add_task(label, total=total if total is not None else count_lines(path), rate="")
-            for n, raw in read_log(path, summary, stop_on_error=stop_on_error):
-                try:
-                    pending.append((n, raw, accept(rt, who, raw)))
-                except (EventError, TianwangError) as exc:
-                    _bad(summary, n, str(exc), stop_on_error)
-                if len(pending) >= WAIT_EVERY:
-                    _settle(pending, summary, stop_on_error, observe)
-                    elapsed = time.perf_counter() - started
-                    progress.update(task, completed=n, rate=f"{summary.events / elapsed:,.0f} ev/s")
-            _settle(pending, summary, stop_on_error, observe)
-            progress.update(task, completed=progress.tasks[0].total)
+        for n, raw in read_log(path, summary, stop_on_error=stop_on_error):
+            try:
+                pending.append((n, raw, accept(rt, who, raw)))
+            except (EventError, TianwangError) as exc:
+                _bad(summary, n, str(exc), stop_on_error)
+            if len(pending) >= WAIT_EVERY:
+                _settle(pending, summary, stop_on_error, observe)
+                report(n, summary.events, time.perf_counter() - started)
+        _settle(pending, summary, stop_on_error, observe)
     except StopReplay as exc:
+        _settle(pending, summary, False, observe)  # decided before the run stopped: they count
         console.print(f"[bold red]stopped[/]: {exc}")
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _settle(pending: list, summary: Summary, stop_on_error: bool, observe) -> None:
-    for n, raw, accepted in pending:
+    settling = pending[:]
+    pending.clear()  # before any StopReplay: what was settled is not settled again
+    for n, raw, accepted in settling:
         try:
             decision = accepted.wait()
         except TianwangError as exc:
@@ -147,7 +163,6 @@ def _settle(pending: list, summary: Summary, stop_on_error: bool, observe) -> No
         summary.add(decision)
         if observe is not None:
             observe(raw, decision)
-    pending.clear()
 
 
 def replay_http(path: Path, *, url: str, api_key: str, stop_on_error: bool, console: Console, batch: int = 200) -> Summary:
@@ -159,7 +174,7 @@ def replay_http(path: Path, *, url: str, api_key: str, stop_on_error: bool, cons
     chunk: list[tuple[int, object]] = []
     with httpx.Client(base_url=url.rstrip("/"), headers={"X-API-Key": api_key}, timeout=60) as client:
         try:
-            with _progress(console) as progress:
+            with progress_bars(console) as progress:
                 task = progress.add_task("sending", total=count_lines(path), rate="")
                 for n, raw in read_log(path, summary, stop_on_error=stop_on_error):
                     chunk.append((n, raw))

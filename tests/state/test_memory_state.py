@@ -71,6 +71,43 @@ def test_ops_match_brute_force_on_random_series(seed):
             assert live == ref, (i, [(QUERY.ops[j], a, b) for j, (a, b) in enumerate(zip(live, ref)) if a != b])
 
 
+
+def _column_query(c: int) -> WindowQuery:
+    return WindowQuery(WINDOWS, tuple((op, wi, -1 if op in (COUNT, FIRST_TS, LAST_TS) else c)
+                                      for wi in range(len(WINDOWS)) for op in ALL_OPS))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_column_of_a_wide_series_matches_brute_force(seed, tmp_path):
+    """A series keeps its entries' tokens and columns in one flat list: each column of a 3-wide
+    payload (and a payload-less stream beside it) against the brute force, through late inserts,
+    reverts, eviction and a checkpoint reload."""
+    rng = random.Random(100 + seed)
+    state = MemoryState(lateness_ms=48 * H)
+    entries: list[tuple[int, int, tuple]] = []
+    t = 1_000_000_000
+    for i in range(1200):
+        t += rng.choice((0, 1, 1000, 60_000, 600_000, 3 * H))
+        ts = t - (rng.randint(0, 2 * H) if rng.random() < 0.15 else 0)
+        payload = (_value(rng), _value(rng), rng.choice((1, 0, 2.5, "x", None)))
+        state.append("t", ts, f"k{i}", [("bare", ("x",), (), 24 * H), ("wide", ("x",), payload, 24 * H)])
+        entries.append((ts, i, payload))
+        if rng.random() < 0.05:
+            victim = entries.pop(rng.randrange(max(0, len(entries) - 5), len(entries)))
+            assert state.remove("t", victim[0], f"k{victim[1]}", [("bare", ("x",)), ("wide", ("x",))]) == 2
+        if i == 600:
+            state.checkpoint(tmp_path / "state.ckpt", last_seq=i)
+            state, _ = MemoryState.load(tmp_path / "state.ckpt")
+        if rng.random() < 0.2:
+            q_t = ts + rng.choice((0, -1, 1, -60_000, 60_000))
+            bare = state.query("t", q_t, [("bare", ("x",), WindowQuery(WINDOWS, ((COUNT, 0, -1), (LAST_TS, 2, -1))))])[0]
+            assert list(bare) == [brute([(e[0], e[1], None) for e in entries], q_t, QUERY)[k] for k in (0, 25)]
+            for c in range(3):
+                q = _column_query(c)
+                live = list(state.query("t", q_t, [("wide", ("x",), q)])[0])
+                ref = brute([(e[0], e[1], e[2][c]) for e in entries], q_t, q)
+                assert live == ref, (i, c, [(q.ops[j], a, b) for j, (a, b) in enumerate(zip(live, ref)) if a != b])
+
 def test_window_is_open_at_t_minus_w_and_closed_at_t():
     state = MemoryState()
     q = WindowQuery((H,), ((COUNT, 0, -1),))

@@ -50,7 +50,7 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
         record = enrich(rt, event)
         bundle, version = rt.bundle(tenant.id)
         values, error = compute_variables(rt, tenant, bundle, record)
-        decision = decide(bundle, version, record, values, error, started)
+        decision = decide(bundle, version, record, values, error, started, budget=rt.time_budget)
         update_state(rt, tenant, bundle, record)
         future = store(rt, tenant, record, decision, body_hash, bundle)
     rt.metrics.observe(decision)
@@ -102,8 +102,12 @@ def compute_variables(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict)
     return values, None
 
 
-def decide(bundle: Bundle, version: int | None, record: dict, values: dict, error: str | None, started: float) -> dict:
-    """Step 6: the active strategy's outcome; shadows recorded beside it, not enforced."""
+def decide(bundle: Bundle, version: int | None, record: dict, values: dict, error: str | None, started: float,
+           *, budget: bool = True) -> dict:
+    """Step 6: the active strategy's outcome; shadows recorded beside it, not enforced.
+
+    `budget`: a decision over the strategy's `timeout_ms` takes its `on_error` outcome (off
+    in a backtest, where the replaying machine's own pauses must not change a decision)."""
     active = bundle.active.get(record["scene"])
     result = {"outcome": Outcome.PASS, "score": 0, "reasons": [], "interventions": [], "delay_ms": None}
     fallback = error
@@ -111,7 +115,7 @@ def decide(bundle: Bundle, version: int | None, record: dict, values: dict, erro
         if error is None:
             result = active.evaluate(values)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if fallback is None and elapsed_ms > active.timeout_ms:
+        if budget and fallback is None and elapsed_ms > active.timeout_ms:
             fallback = f"took {elapsed_ms:.1f} ms, over the {active.timeout_ms} ms budget"
         if fallback is not None and active.on_error > result["outcome"]:
             result["outcome"] = active.on_error

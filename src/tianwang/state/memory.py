@@ -160,11 +160,11 @@ class MemoryState:
             n = len(s.ts)
             n_series += 1
             entries += n
-            # Lists of pointers, the ts ints, the prefix lists, the object and its map slots;
+            # The ts array, the list of pointers, the prefix lists, the object and its map slot;
             # tokens and payload values are shared with other streams, counted once per entry.
-            size += sys.getsizeof(s.ts) + sys.getsizeof(s.tokens) + sum(map(sys.getsizeof, s.cols))
+            size += sys.getsizeof(s.ts) + sys.getsizeof(s.rows)
             size += sum(sys.getsizeof(p) + 32 * len(p) for p in (*s.sums.values(), *s.nums.values()))
-            size += 250 + 60 * n
+            size += 150 + 60 * n
         size += sum(sys.getsizeof(streams) + 150 for streams in self._keys.values())
         return Stats(n_series, entries, size)
 
@@ -175,7 +175,7 @@ class MemoryState:
 
     def checkpoint(self, path: str | Path, last_seq: int) -> None:
         """Write the whole state atomically; `last_seq` is the last event log seq it includes."""
-        series = [(k, s.ts.tolist(), s.tokens, s.cols, s.horizon) for k, s in self.series()]
+        series = [(k, *s.lists(), s.horizon) for k, s in self.series()]
         clocks = {tenant: (c.count, list(c.recent)) for tenant, c in self._clocks.items()}
         ckpt.write(path, {"last_seq": last_seq, "lateness_ms": self.lateness_ms,
                           "watermark_events": self.watermark_events, "clocks": clocks, "series": series})

@@ -14,6 +14,9 @@ Listeners (`add_listener`) hear of each batch once, after every Future in it is 
 caller waiting for hundreds of events is woken once per batch instead of once per event
 (one Future callback per event means one thread hand-off, and on an event loop one self-pipe
 write, per event).
+
+`ScratchWriter` has the same interface and stores nothing: the writer of a scratch runtime
+(a backtest), whose records nobody reads.
 """
 
 from __future__ import annotations
@@ -232,6 +235,59 @@ class GroupCommitWriter:
                     )
                     found.update((t, e) for t, e in conn.execute(query))
         return found
+
+
+class ScratchWriter:
+    """The writer of a scratch runtime (a backtest): stores nothing and answers at once.
+
+    The same interface as GroupCommitWriter, so the walk is the same code: `submit` resolves
+    its Future with the next seq straight away and tells the listeners, as if the event had
+    been committed in a batch of one. Of each event it keeps only its body hash, keyed by
+    tenant and event_id, so the runtime can still answer a repeat and refuse a different
+    body under an id already used; events and decisions themselves go nowhere.
+    """
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._closed = False
+        self._bodies: dict[str, dict[str, bytes]] = {}  # tenant → event_id → sha256 of the body
+        self._listeners: tuple[BatchListener, ...] = ()
+
+    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None) -> Future:
+        tenant, event_id = event_row["tenant"], event_row["event_id"]
+        future: Future = Future()
+        bodies = self._bodies.setdefault(tenant, {})
+        if self._closed:
+            future.set_exception(StoreUnavailable("the event writer is closed"))
+        elif event_id in bodies:
+            future.set_exception(DuplicateEvent(tenant, event_id))
+        else:
+            bodies[event_id] = bytes.fromhex(event_row["body_hash"])  # 65 bytes, not a 113-byte str
+            self._seq += 1
+            future.set_result(self._seq)
+        for listener in self._listeners:
+            try:
+                listener([((tenant, event_id), future)])
+            except Exception:  # as GroupCommitWriter: a listener's bug is logged, not the caller's
+                log.exception("event writer listener failed")
+        return future
+
+    def body_hash(self, tenant: str, event_id: str) -> str | None:
+        """The body hash of an event taken before, or None."""
+        digest = self._bodies.get(tenant, {}).get(event_id)
+        return None if digest is None else digest.hex()
+
+    def add_listener(self, listener: BatchListener) -> None:
+        self._listeners = (*self._listeners, listener)
+
+    def remove_listener(self, listener: BatchListener) -> None:
+        self._listeners = tuple(fn for fn in self._listeners if fn is not listener)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self, timeout: float | None = None) -> None:
+        self._closed = True
 
 
 class _RawInsert:
