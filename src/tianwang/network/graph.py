@@ -22,33 +22,13 @@ born (its members may fall apart) or unmade (its members join again), a joining 
 from __future__ import annotations
 
 from array import array
-from collections import deque
 
 from tianwang.network.config import KIND_NAMES, STRONG, NetworkConfig
+from tianwang.state.memory import Watermark  # the same event-time clock as the window state
 
 MINUTE_MS = 60_000
 NO_JOIN = -1  # link(): nothing for the components to do
 HUB_BORN = -2  # link(): this entity just became a hub: its members' component may fall apart
-
-
-class Watermark:
-    """The least ts among the last `span` events (a monotonic deque: O(1) amortised)."""
-
-    __slots__ = ("span", "count", "recent")
-
-    def __init__(self, span: int, count: int = 0, recent: list[tuple[int, int]] | None = None):
-        self.span, self.count = span, count
-        self.recent: deque[tuple[int, int]] = deque(recent or ())  # (event number, ts), ts increasing
-
-    def add(self, ts: int) -> int:
-        recent = self.recent
-        while recent and recent[-1][1] >= ts:
-            recent.pop()
-        recent.append((self.count, ts))
-        if recent[0][0] <= self.count - self.span:
-            recent.popleft()
-        self.count += 1
-        return recent[0][1]
 
 
 class LinkGraph:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tianwang.network.config import NetworkConfig
-from tianwang.network.graph import Watermark
+from tianwang.state.memory import Watermark
 from tianwang.network.live import Network
 from tianwang.network.measures import BLACKLISTED
 from tianwang.network.rings import Ring

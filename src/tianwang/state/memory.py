@@ -29,7 +29,7 @@ DEFAULT_LATENESS_MS = 3_600_000
 DEFAULT_WATERMARK_EVENTS = 1024
 
 
-class _Watermark:
+class Watermark:
     """The least ts among the last `span` appended events (a monotonic deque: O(1) amortised)."""
 
     __slots__ = ("span", "count", "recent")
@@ -63,7 +63,7 @@ class MemoryState:
         # keyed alike (one device's counts, sums, distincts …): one big-map lookup per key, not
         # per stream, is what keeps a query cheap when the map is far larger than the CPU cache.
         self._keys: dict[tuple[str, tuple], dict[str, Series]] = {}
-        self._clocks: dict[str, _Watermark] = {}  # tenant → its watermark
+        self._clocks: dict[str, Watermark] = {}  # tenant → its watermark
         self._sweep: list[tuple[str, tuple]] = []
 
     def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]]) -> list[Sequence[Any]]:
@@ -79,7 +79,7 @@ class MemoryState:
     def append(self, tenant: str, ts: int, token: str, items: Sequence[Append]) -> None:
         clock = self._clocks.get(tenant)
         if clock is None:
-            clock = self._clocks[tenant] = _Watermark(self.watermark_events)
+            clock = self._clocks[tenant] = Watermark(self.watermark_events)
         safe = clock.add(ts) - self.lateness_ms  # nothing at or before safe - W is in a window to come
         last, streams = None, None
         for stream_id, key, payload, horizon in items:
@@ -187,7 +187,7 @@ class MemoryState:
         try:
             state = cls(lateness_ms=body["lateness_ms"], watermark_events=body["watermark_events"])
             for tenant, (count, recent) in body["clocks"].items():
-                state._clocks[tenant] = _Watermark(state.watermark_events, count, map(tuple, recent))
+                state._clocks[tenant] = Watermark(state.watermark_events, count, map(tuple, recent))
             for (tenant, stream_id, key), ts, tokens, cols, horizon in body["series"]:
                 streams = state._keys.setdefault((tenant, tuple(key)), {})
                 streams[stream_id] = Series.restore(ts, tokens, cols, horizon)
