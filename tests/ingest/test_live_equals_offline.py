@@ -10,6 +10,7 @@ import pytest
 
 from tianwang.ingest.runtime import Tenant
 from tianwang.ingest.walk import accept
+from tianwang.network import Network, poison_hashes
 from tianwang.sim.sample import sample_day
 from tianwang.store import decisions as decision_repo
 from tianwang.store.events import iter_events
@@ -54,7 +55,17 @@ def test_offline_values_equal_every_stored_live_value(tmp_path, db_url):
         needed = {n for plan in bundle.plans.values() for n in plan.names}
         records = [row["payload"] for row in iter_events(rt.db, tenant="demo")]
         assert len(records) == len(events)
-        offline = dict(compute_offline(bundle.variables, needed, records, tenant_of=lambda e: "demo", lists=rt.lists))
+        # The network's measures: a fresh network linking the stored records in order, each
+        # decision's outcome marked after its event (what a rebuild from the log does).
+        net = Network(poison=poison_hashes(rt.hasher))
+        measures = {}
+        with rt.db.connect() as conn:
+            for record in records:
+                measures[record["event_id"]] = net.link(record)
+                outcome = decision_repo.get_decision(conn, tenant="demo", event_id=record["event_id"])["outcome"]
+                net.mark(record["customer_id"], outcome)
+        offline = dict(compute_offline(bundle.variables, needed, records, tenant_of=lambda e: "demo", lists=rt.lists,
+                                       measures_of=lambda e: measures[e["event_id"]]))
         compared = 0
         with rt.db.connect() as conn:
             for record in records:

@@ -71,6 +71,8 @@ def _broken(tmp_path: Path, rel: str, text: str) -> dict[str, str]:
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: devise_id, window: 1h, agg: count, description: d}\n", "variables/zz.yaml", "did you mean 'device_id'"),
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: device_id, window: 1h, agg: sum, of: amout, description: d}\n", "variables/zz.yaml", "did you mean 'amount'"),
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: device_id, window: 1h, agg: count, where: \"amont > 5\", description: d}\n", "variables/zz.yaml", "amont"),
+        ("variables/zz.yaml", "variables:\n  - {name: x, kind: network, measure: ring_sise, description: d}\n", "variables/zz.yaml: variables[0].measure", "unknown measure 'ring_sise'; did you mean 'ring_size'"),
+        ("variables/zz.yaml", "variables:\n  - {name: x, kind: network, description: d}\n", "variables/zz.yaml: variables[0].measure", "is required"),
     ],
 )
 def test_a_broken_bundle_is_refused_naming_the_place(tmp_path, rel, text, where, fragment):

@@ -30,6 +30,19 @@ def test_fields_and_defaults():
     assert _compute(vs, ["tag"], event(2, T0, attributes="not a mapping")) == {"tag": "none"}
 
 
+def test_network_variables_read_the_event_s_measures_and_need_them():
+    vs = varset_of(decl("size", "network", measure="ring_size"), decl("rid", "network", measure="ring_id"),
+                   decl("big", "expr", expr="size >= 4"))
+    plan = compile_plan(vs, ["big", "rid"])
+    assert plan.reads_network
+    ev = event(1, T0)
+    got = plan.compute(ev, tenant="t1", state=MemoryState(), network={"ring_size": 5, "ring_id": "R000001"})
+    assert got == {"size": 5, "big": True, "rid": "R000001"}
+    with pytest.raises(LookupError, match="network measures"):
+        plan.compute(ev, tenant="t1", state=MemoryState())  # the walk turns this into the fallback
+    assert not compile_plan(vs, []).reads_network
+
+
 def test_list_variables_check_every_entity_field():
     lists = FakeLists({("black", "ip", "1.2.3.4"): None, ("grey", "contact_phone_hashes", "p2"): None,
                        ("black", "device_id", "old"): T0})

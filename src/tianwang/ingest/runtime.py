@@ -2,8 +2,8 @@
 
 `Runtime.open(settings)` brings everything up in order (migrations, the PII key, the demo
 tenant, the live policy of each tenant, lists, the window state from its checkpoint plus
-the tail of the event log) and `close()` drains and checkpoints. The walk (`walk.py`)
-reads from it; nothing here decides anything.
+the tail of the event log, each tenant's network likewise) and `close()` drains and
+checkpoints. The walk (`walk.py`) reads from it; nothing here decides anything.
 
 `Runtime.open(settings, scratch=True)` is the runtime of a backtest: the same walk, but
 the writer stores nothing (`ScratchWriter`) and `close()` writes no checkpoint, because
@@ -35,8 +35,13 @@ from tianwang.errors import PolicyError
 from tianwang.events import Hasher, from_ms
 from tianwang.ingest.metrics import Metrics
 from tianwang.lists.service import ListIndex
+from tianwang.network import Network, poison_hashes
+from tianwang.network.persist import body as network_body
+from tianwang.network.persist import from_body as network_from_body
 from tianwang.policy import versions
 from tianwang.policy.bundle import Bundle, compile_bundle
+from tianwang.state import checkpoint as checkpoint_file
+from tianwang.state.base import StateError
 from tianwang.state.memory import MemoryState
 from tianwang.store import audit as audit_repo
 from tianwang.store import decisions as decision_repo
@@ -105,6 +110,12 @@ class Runtime:
         self.metrics = Metrics()
         self.lists = ListIndex()
         self.state = MemoryState()
+        # tenant → its link graph and rings (the walk's step 5); built lazily, checkpointed with the state
+        self.networks: dict[str, Network] = {}
+        self._poison: frozenset[str] = frozenset()
+        # Tenants whose network linked an event that was then not stored: rebuilt from the log
+        # before the next walk (a network has no undo; a failed commit is rare).
+        self._stale_networks: set[str] = set()
         self.timezone = ZoneInfo(settings.timezone)
         self._bundles: dict[str, tuple[Bundle, int | None]] = {}
         self._tenants_by_key: dict[str, Tenant] = {}
@@ -126,12 +137,14 @@ class Runtime:
         rt.db = make_engine(settings.db, settings.data_dir)
         migrate(rt.db)
         rt.hasher = Hasher(rt._pii_key())
+        rt._poison = frozenset(poison_hashes(rt.hasher))
         rt._ensure_demo_tenant()
         rt.reload_tenants()
         rt.reload_policies()
         with rt.db.connect() as conn:
             rt.lists.load(list_repo.all_entries(conn))
         rt._restore_state()
+        rt._restore_networks()
         _tune_gc()
         rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
         rt.writer.add_listener(rt._settle)
@@ -280,6 +293,72 @@ class Runtime:
         if replayed:
             log.info("state restored: %d events replayed after seq %d in %.1fs", replayed, after, time.perf_counter() - started)
 
+    # ------------------------------------------------------------------ network
+
+    NETWORK_FORMAT = "tianwang.networks"
+
+    @property
+    def _network_path(self) -> Path:
+        return self.settings.data_dir / "network.ckpt"
+
+    def network(self, tenant_id: str) -> Network:
+        """The tenant's network (a new, empty one for a tenant that has none yet)."""
+        net = self.networks.get(tenant_id)
+        if net is None:
+            net = self.networks[tenant_id] = Network(poison=self._poison)
+        return net
+
+    def _restore_networks(self) -> None:
+        """Checkpoint + the log after it; or the whole log (linked in order, each event's
+        decision outcome marked after it) when there is no usable network checkpoint."""
+        started = time.perf_counter()
+        after = 0
+        if self._network_path.exists():
+            try:
+                data = checkpoint_file.read(self._network_path)
+                if not isinstance(data, dict) or data.get("format") != self.NETWORK_FORMAT:
+                    raise StateError(f"{self._network_path} is not a network checkpoint")
+                self.networks = {t: network_from_body(b, poison=self._poison) for t, b in data["tenants"].items()}
+                after = data["last_seq"]
+            except Exception as exc:  # noqa: BLE001
+                log.warning("network checkpoint unusable (%s); rebuilding from the event log", exc)
+                self.networks, after = {}, 0
+        linked = 0
+        for row in event_repo.iter_events_with_outcomes(self.db, after_seq=after):
+            net = self.network(row["tenant"])
+            record = row["payload"]
+            net.link(record)
+            if row["outcome"] is not None:
+                net.mark(record["customer_id"], row["outcome"])
+            linked += 1
+        if linked:
+            log.info("networks restored: %d events linked after seq %d in %.1fs", linked, after, time.perf_counter() - started)
+
+    def network_failed(self, tenant_id: str) -> None:
+        """An event the network linked was not stored: rebuild the tenant's network before the next walk."""
+        self._stale_networks.add(tenant_id)
+
+    def _rebuild_stale_networks(self) -> None:
+        """Under the walk lock: settle what is in flight, then relink each stale tenant's stored log."""
+        if self.scratch:  # nothing is stored to rebuild from; the scratch writer does not fail
+            self._stale_networks.clear()
+            return
+        self.writer.flush()
+        for tenant_id in sorted(self._stale_networks):
+            net = Network(poison=self._poison)
+            for row in event_repo.iter_events_with_outcomes(self.db, tenant=tenant_id):
+                net.link(row["payload"])
+                if row["outcome"] is not None:
+                    net.mark(row["payload"]["customer_id"], row["outcome"])
+            self.networks[tenant_id] = net
+            self._stale_networks.discard(tenant_id)
+            log.warning("tenant %s: network rebuilt from the log after a failed commit", tenant_id)
+
+    def _checkpoint_networks(self) -> None:
+        body = {"format": self.NETWORK_FORMAT, "last_seq": self._last_seq,
+                "tenants": {t: network_body(net) for t, net in sorted(self.networks.items())}}
+        checkpoint_file.write(self._network_path, body)
+
     def committed(self, seq: int) -> None:
         if seq > self._last_seq:
             self._last_seq = seq
@@ -307,14 +386,18 @@ class Runtime:
             del inflight[key]
 
     def apply_reverts(self) -> None:
-        """Take the events whose commit failed out of the window state (under the walk lock)."""
-        while self._reverts:
-            entry = self._reverts.popleft()
-            token = entry.record["event_id"]
-            entry.bundle.streams.revert(entry.record, tenant=entry.tenant, state=self.state, token=token)
+        """Take the events whose commit failed out of the window state and the networks (under the walk lock)."""
+        while self._reverts or self._stale_networks:
+            while self._reverts:
+                entry = self._reverts.popleft()
+                token = entry.record["event_id"]
+                entry.bundle.streams.revert(entry.record, tenant=entry.tenant, state=self.state, token=token)
+                self._stale_networks.add(entry.tenant)
+            if self._stale_networks:
+                self._rebuild_stale_networks()  # its flush may settle more failures: loop
 
     def checkpoint(self) -> None:
-        """Write the window state as of the last committed event (nothing in flight).
+        """Write the window state and the networks as of the last committed event (nothing in flight).
 
         Not in a scratch runtime: a month of window state takes as long to pickle as a tenth
         of its backtest, and twice its memory while it does."""
@@ -323,6 +406,7 @@ class Runtime:
             self.apply_reverts()
             if not self.scratch:
                 self.state.checkpoint(self._checkpoint_path, self._last_seq)
+                self._checkpoint_networks()
 
     def _checkpoint_loop(self) -> None:
         while not self._stop.wait(self.settings.checkpoint_every_s):

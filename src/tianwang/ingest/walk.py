@@ -1,7 +1,8 @@
 """The walk every event takes, in one function that reads top to bottom.
 
-`accept` validates, dedupes, enriches, computes variables, decides, updates the online
-state and hands the event and its decision to the group-commit writer. It returns an
+`accept` validates, dedupes, enriches, links the event into its tenant's network, computes
+variables, decides (and marks the outcome in the network), updates the online state and
+hands the event and its decision to the group-commit writer. It returns an
 `Accepted` whose `wait()` (or `await`able future) gives the decision once it is durable.
 The CPU part runs under the runtime's walk lock, so every event sees exactly the events
 accepted before it, in the order they are stored (the order offline replay uses).
@@ -48,9 +49,11 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
             return repeat
         started = time.perf_counter()
         record = enrich(rt, event)
+        measures = link(rt, tenant, record)
         bundle, version = rt.bundle(tenant.id)
-        values, error = compute_variables(rt, tenant, bundle, record)
+        values, error = compute_variables(rt, tenant, bundle, record, measures)
         decision = decide(bundle, version, record, values, error, started, budget=rt.time_budget)
+        mark(rt, tenant, decision)
         update_state(rt, tenant, bundle, record)
         future = store(rt, tenant, record, decision, body_hash, bundle)
     rt.metrics.observe(decision)
@@ -89,13 +92,26 @@ def enrich(rt: Runtime, event: EventBase) -> dict[str, Any]:
     return normalise(event, hasher=rt.hasher, tz=rt.timezone)
 
 
-def compute_variables(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict) -> tuple[dict, str | None]:
-    """Step 4: the variables the scene's strategies need, and nothing else."""
+def link(rt: Runtime, tenant: Tenant, record: dict) -> dict[str, Any] | None:
+    """Step 4: the event's links join the tenant's network; its customer's ring / network
+    measures come back, already counting them (None if linking failed: a plan that reads a
+    measure then takes the fallback, one that does not decides as usual)."""
+    try:
+        return rt.network(tenant.id).link(record)
+    except Exception:  # noqa: BLE001 — fail safe, said in the decision by compute_variables
+        rt.log.exception("network link failed for %s", record["event_id"])
+        return None
+
+
+def compute_variables(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict,
+                      measures: dict[str, Any] | None) -> tuple[dict, str | None]:
+    """Step 5: the variables the scene's strategies need, and nothing else (`network`
+    variables read the measures step 4 gave this event)."""
     values: dict[str, Any] = {}
     try:
         for strategy in bundle.strategies_for(record["scene"]):
             plan = bundle.plans[strategy.name]
-            values.update(plan.compute(record, tenant=tenant.id, state=rt.state, lists=rt.lists))
+            values.update(plan.compute(record, tenant=tenant.id, state=rt.state, lists=rt.lists, network=measures))
     except Exception as exc:  # noqa: BLE001 — fail safe: the fallback outcome, recorded
         rt.log.exception("variables failed for %s", record["event_id"])
         return values, f"variables failed: {type(exc).__name__}: {exc}"[:250]
@@ -146,6 +162,11 @@ def decide(bundle: Bundle, version: int | None, record: dict, values: dict, erro
     }
 
 
+def mark(rt: Runtime, tenant: Tenant, decision: dict) -> None:
+    """Step 6b: the outcome feeds the network (a reject counts in its ring's ring_rejected_share)."""
+    rt.network(tenant.id).mark(decision["customer_id"], decision["outcome"])
+
+
 def _brief(result: dict) -> dict:
     return {
         "outcome": result["outcome"].label,
@@ -171,10 +192,11 @@ def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: 
     rt.remember(*key)
     try:
         future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(decision))
-    except BaseException:  # refused before it was queued: undo step 9 too, nothing was stored
+    except BaseException:  # refused before it was queued: undo steps 9 and 4 too, nothing was stored
         rt.inflight.pop(key, None)
         rt.forget(*key)
         bundle.streams.revert(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
+        rt.network_failed(tenant.id)
         raise
     entry.accepted = Accepted(decision, future)
     return future

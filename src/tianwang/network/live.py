@@ -1,6 +1,6 @@
 """The live network of one tenant: every event links, the rings move, the measures come back.
 
-`Network.link(record)` is the walk's step 5: it fades links past the window, adds the
+`Network.link(record)` is the walk's step 4: it fades links past the window, adds the
 record's links, settles the components the event changed, matches their rings again and
 returns the `ring_*` / `net_*` measures of the record's customer — all in the one call, so
 the decision on this very event sees the links it made. The outcome hooks (`mark`,

@@ -9,7 +9,7 @@ lookups once; `Plan.compute` is loops over prepared tuples, one state call per e
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from tianwang.decision.expr import NULL_ERRORS
 from tianwang.state.base import COUNT, FIRST_TS, LAST_TS, WindowQuery
 from tianwang.variables.aggregates import OPS, Finisher, finisher
-from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, WindowVar
+from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, NetworkVar, WindowVar
 from tianwang.variables.streams import Stream, StreamSet, column_of, field_getter, key_getter
 from tianwang.variables.varset import VariableSet
 
@@ -39,7 +39,7 @@ class Plan:
     """The compiled variables of one strategy (see compile_plan)."""
 
     def __init__(self, names: list[str], fields: list, reads: list[_Read], lists: list, exprs: list,
-                 keys: list[Callable[[dict], tuple | None]]):
+                 keys: list[Callable[[dict], tuple | None]], network: list | None = None):
         self.names = tuple(names)
         self.streams = tuple(r.stream for r in reads)
         self._fields = tuple(fields)
@@ -54,13 +54,26 @@ class Plan:
         # variables check one field, so the common case is one call and no generator.
         self._lists = tuple((name, lt, *entities[0], entities[1:]) for name, lt, entities in lists)
         self._exprs = tuple((name, expr.fn) for name, expr in exprs)
+        self._network = tuple(network or ())  # (name, measure)
 
-    def compute(self, event: dict, *, tenant: str, state: Any, lists: Any = None) -> dict[str, Any]:
-        """Every needed variable's value for `event`, from the state as it is before the event."""
+    @property
+    def reads_network(self) -> bool:
+        """Whether some variable of the plan is a ring / network measure."""
+        return bool(self._network)
+
+    def compute(self, event: dict, *, tenant: str, state: Any, lists: Any = None,
+                network: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every needed variable's value for `event`, from the state as it is before the event;
+        `network`: the measures `Network.link` gave this event (what `network` variables read)."""
         values: dict[str, Any] = {}
         for name, get, default in self._fields:
             v = get(event)
             values[name] = default if v is None else v
+        if self._network:
+            if network is None:
+                raise LookupError("no network measures for this event (network variables need them)")
+            for name, measure in self._network:
+                values[name] = network[measure]
         if self._keys:
             self._windows(event, tenant, state, values)
         if self._lists:
@@ -139,7 +152,7 @@ def compile_plan(varset: VariableSet, needed: Iterable[str], *, streams: StreamS
     order = varset.closure(needed)
     if streams is None:
         streams = StreamSet.build(varset, order)
-    fields, lists, exprs = [], [], []
+    fields, lists, exprs, network = [], [], [], []
     by_stream: dict[str, list[WindowVar]] = {}
     for name in order:
         var = varset[name]
@@ -149,6 +162,8 @@ def compile_plan(varset: VariableSet, needed: Iterable[str], *, streams: StreamS
             by_stream.setdefault(streams.stream_for(var).id, []).append(var)
         elif isinstance(var, ListVar):
             lists.append((name, var.list_type, tuple((f, field_getter(f)) for f in var.entity)))
+        elif isinstance(var, NetworkVar):
+            network.append((name, var.measure))
         else:
             assert isinstance(var, ExprVar)
             exprs.append((name, varset.expr_of(name)))
@@ -157,7 +172,7 @@ def compile_plan(varset: VariableSet, needed: Iterable[str], *, streams: StreamS
         key_at.setdefault(streams.streams[sid].by, len(key_at))
     reads = [_read(streams.streams[sid], key_at[streams.streams[sid].by], group) for sid, group in by_stream.items()]
     reads.sort(key=lambda r: r.key_at)  # a state looks a key up once for the run of streams it keys
-    return Plan(order, fields, reads, lists, exprs, [key_getter(by) for by in key_at])
+    return Plan(order, fields, reads, lists, exprs, [key_getter(by) for by in key_at], network)
 
 
 def _read(stream: Stream, key_at: int, group: list[WindowVar]) -> _Read:

@@ -1,6 +1,6 @@
 """Variable declarations: parse and validate what a bundle's `variables/*.yaml` declare.
 
-Owns the four kinds of docs/policy.md (field, window, list, expr) as frozen dataclasses,
+Owns the five kinds of docs/policy.md (field, window, list, network, expr) as frozen dataclasses,
 their YAML keys and limits, and the messages an analyst reads when a declaration is wrong.
 Expressions are *not* compiled here: a bundle may declare 100,000 variables and a decision
 compiles only what its strategy needs (`VariableSet` in varset.py compiles on demand).
@@ -17,6 +17,7 @@ from typing import Any, Union
 
 from tianwang.errors import PolicyError
 from tianwang.events import RECORD_FIELDS, SCENES
+from tianwang.network.measures import MEASURES
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,79}\Z")
 # An event field of the normalised event, or an extra attribute the sender added.
@@ -32,12 +33,13 @@ AGGS = {
     "first_seen": False, "last_seen": False, "last": True, "ratio": False,
 }
 LIST_TYPES = ("black", "grey", "white")
-KINDS = ("field", "window", "list", "expr")
+KINDS = ("field", "window", "list", "network", "expr")
 _COMMON = frozenset({"name", "kind", "description"})
 _KEYS = {
     "field": _COMMON | {"field", "default"},
     "window": _COMMON | {"scene", "by", "window", "agg", "of", "where", "ratio_where", "include_current"},
     "list": _COMMON | {"list", "entity"},
+    "network": _COMMON | {"measure"},
     "expr": _COMMON | {"expr"},
 }
 _SCENES = frozenset(SCENES)
@@ -80,6 +82,18 @@ class ListVar:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkVar:
+    """A ring / network measure of the event's customer (network.measures.MEASURES), after the
+    event's own links are in."""
+
+    name: str
+    measure: str
+    description: str
+    origin: str
+    kind = "network"
+
+
+@dataclass(frozen=True, slots=True)
 class ExprVar:
     name: str
     expr: str
@@ -88,7 +102,7 @@ class ExprVar:
     kind = "expr"
 
 
-VariableDef = Union[FieldVar, WindowVar, ListVar, ExprVar]
+VariableDef = Union[FieldVar, WindowVar, ListVar, NetworkVar, ExprVar]
 
 
 def parse_variables(items: Any, *, source: str) -> dict[str, VariableDef]:
@@ -171,11 +185,22 @@ def _list(item: dict, origin: str, name: str, description: str) -> ListVar:
     return ListVar(name, list_type, entity, description, origin)
 
 
+def _network(item: dict, origin: str, name: str, description: str) -> NetworkVar:
+    measure = item.get("measure")
+    if measure is None:
+        raise PolicyError(f"{origin}.measure", "is required: a ring or network measure (the table in docs/policy.md)")
+    if not isinstance(measure, str) or measure not in MEASURES:
+        close = difflib.get_close_matches(str(measure), MEASURES, n=3)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else " (the table in docs/policy.md lists them)"
+        raise PolicyError(f"{origin}.measure", f"unknown measure {measure!r}{hint}")
+    return NetworkVar(name, measure, description, origin)
+
+
 def _expr(item: dict, origin: str, name: str, description: str) -> ExprVar:
     return ExprVar(name, _expr_text(item.get("expr"), f"{origin}.expr", required=True), description, origin)
 
 
-_PARSERS = {"field": _field, "window": _window, "list": _list, "expr": _expr}
+_PARSERS = {"field": _field, "window": _window, "list": _list, "network": _network, "expr": _expr}
 _WINDOWS: dict[str, int] = {}  # '1h' → ms; 100k declarations use a handful of distinct windows
 
 

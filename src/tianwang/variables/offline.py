@@ -19,7 +19,7 @@ from typing import Any
 
 from tianwang.decision.expr import Expr, evaluate
 from tianwang.variables.compiler import jsonable
-from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, WindowVar
+from tianwang.variables.definitions import ExprVar, FieldVar, ListVar, NetworkVar, WindowVar
 from tianwang.variables.streams import StreamSet
 from tianwang.variables.varset import VariableSet
 
@@ -123,13 +123,20 @@ def compute_offline(
     *,
     tenant_of: Callable[[dict], str] = _tenant,
     lists: Any = None,
+    measures_of: Callable[[dict], dict[str, Any]] | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(event_id, values) for every event of `events` (normalised, in acceptance order)."""
+    """(event_id, values) for every event of `events` (normalised, in acceptance order).
+
+    `measures_of(event)`: the event's ring / network measures (e.g. from a `Network` the same
+    records rebuild), called once per event in order; required when a `network` variable is needed."""
     order = varset.closure(needed)
+    if measures_of is None and any(isinstance(varset[n], NetworkVar) for n in order):
+        raise ValueError("network variables are needed: pass measures_of")
     windows = {n: _Window(varset[n], varset) for n in order if isinstance(varset[n], WindowVar)}
     for event in events:
         tenant = tenant_of(event)
         values: dict[str, Any] = {}
+        measures = measures_of(event) if measures_of is not None else None
         for name in order:
             var = varset[name]
             if isinstance(var, FieldVar):
@@ -140,6 +147,8 @@ def compute_offline(
             elif isinstance(var, ListVar):
                 values[name] = any(_get(event, f) is not None and lists.contains(tenant, var.list_type, f, _get(event, f), event["ts"])
                                    for f in var.entity)
+            elif isinstance(var, NetworkVar):
+                values[name] = measures[var.measure]
             else:
                 assert isinstance(var, ExprVar)
                 values[name] = jsonable(evaluate(varset.expr_of(name), values))
