@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from tianwang.garbage import is_garbage
+
 SCENES = (
     "register",
     "login",
@@ -492,8 +494,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, Any]:
     """The flat dict the walk reads: no raw personal data, derived fields added.
 
-    Linking values that are placeholders ('', 'null', '000000' …) are dropped here, so
-    no later stage links or counts them.
+    Linking values that are placeholders are dropped here, so no later stage links or
+    counts them: a placeholder device id ('', 'null', '000000' …), and — judged in clear by
+    `garbage.is_garbage` before anything is hashed — a phone (own, old or the card's), an
+    id number, a card (bound or payee), an email or a contact phone that passed validation
+    but is a stand-in (13800138000, a card of zeros after its BIN, 11010519491231002X,
+    null@qq.com …). A dropped value is neither hashed nor stored, nor are the fields derived
+    from it (mask, prefix, bin, domain, age, region …): the record reads as if it was not
+    sent, so windows keyed by it (phone_hash …) do not count it and the network does not
+    link on it. The names of the dropped fields are kept in `placeholders` (e.g. ["phone",
+    "contacts"]) so analysts can see a client sent one. A contact with a placeholder phone
+    still counts in contact_count and contact_relations; only its hash is left out.
     """
     out: dict[str, Any] = event.model_dump(exclude_none=True, mode="python")  # a fresh dict: ours to edit
     extra = event.model_extra
@@ -513,6 +524,9 @@ def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, An
         gps = out.pop("gps")
         out["gps_lat"], out["gps_lon"] = gps["lat"], gps["lon"]
         out["gps_cell"] = geohash(gps["lat"], gps["lon"], 6)
+    placeholders = [f for f, kind in _GARBAGE_CHECKED if f in out and is_garbage(kind, out[f])]
+    for field in placeholders:
+        del out[field]
     if (v := out.pop("id_number", None)) is not None:
         out["id_number_hash"] = hasher("id_number", v)
         out["id_number_mask"] = mask_id_number(v)
@@ -545,12 +559,24 @@ def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, An
         out["email_mask"] = mask_email(v)
         out["email_domain"] = v.rsplit("@", 1)[1]
     if (contacts := out.pop("contacts", None)) is not None:
-        out["contact_phone_hashes"] = sorted({hasher("phone", c["phone"]) for c in contacts})
+        real = [c["phone"] for c in contacts if not is_garbage("phone", c["phone"])]
+        if len(real) < len(contacts):
+            placeholders.append("contacts")
+        out["contact_phone_hashes"] = sorted({hasher("phone", p) for p in real})
         out["contact_relations"] = [c["relation"] for c in contacts]
         out["contact_count"] = len(contacts)
+    if placeholders:
+        out["placeholders"] = placeholders
     if extra:
         out["attributes"] = dict(extra)
     return out
+
+
+# Linking personal data judged by `is_garbage` before it is hashed (event field, garbage kind).
+_GARBAGE_CHECKED = (
+    ("phone", "phone"), ("old_phone", "phone"), ("card_phone", "phone"), ("id_number", "id_number"),
+    ("card_no", "card"), ("payee_card", "card"), ("email", "email"),
+)
 
 
 # What `normalise` replaces (personal data in clear) and what it adds: with the scene models'
@@ -563,7 +589,7 @@ _DERIVED = {
     "phone_hash", "phone_mask", "phone_prefix", "old_phone_hash", "old_phone_mask", "card_phone_hash",
     "card_phone_mask", "card_hash", "card_mask", "card_bin", "payee_card_hash", "payee_card_mask",
     "payee_card_bin", "name_hash", "name_mask", "payee_name_hash", "payee_name_mask", "email_hash",
-    "email_mask", "email_domain", "contact_phone_hashes", "contact_relations", "contact_count",
+    "email_mask", "email_domain", "contact_phone_hashes", "contact_relations", "contact_count", "placeholders",
 }
 RECORD_FIELDS = frozenset(
     {name for model in (Register, Login, Apply, Drawdown, Payment, BindCard, ChangePhone, Repay, Inquiry, Behavior)

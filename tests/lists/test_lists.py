@@ -59,12 +59,12 @@ def test_list_index_matches_events_by_hash_and_respects_expiry():
 
     hasher = Hasher(b"k")
     index = ListIndex()
-    index.put("t", normalise_entry({"list_type": "black", "entity": "phone", "value": "13812345678", "reason": "x"}, hasher=hasher))
+    index.put("t", normalise_entry({"list_type": "black", "entity": "phone", "value": "13645313812", "reason": "x"}, hasher=hasher))
     index.put("t", normalise_entry({"list_type": "grey", "entity": "device", "value": "d-1", "reason": "x",
                                     "expires_at": "2026-01-01T00:00:00+00:00"}, hasher=hasher))
     from zoneinfo import ZoneInfo
 
-    event = normalise(parse_event(apply_event("e", phone="13812345678", device_id="d-1")), hasher=hasher, tz=ZoneInfo("UTC"))
+    event = normalise(parse_event(apply_event("e", phone="13645313812", device_id="d-1")), hasher=hasher, tz=ZoneInfo("UTC"))
     assert index.contains("t", "black", "phone_hash", event["phone_hash"], event["ts"])
     assert not index.contains("other", "black", "phone_hash", event["phone_hash"], event["ts"])
     assert not index.contains("t", "grey", "device_id", "d-1", event["ts"]), "expired at event time"

@@ -7,7 +7,7 @@ import pytest
 from tests.network.helpers import HASHER, event, feed, network, record
 from tianwang.events import EventError
 from tianwang.network import is_garbage, linking_entities
-from tianwang.network.garbage import _luhn_digit, placeholder_values, poison_hashes
+from tianwang.garbage import _luhn_digit, placeholder_values, poison_hashes
 
 WORDS = ["", " ", "null", "NULL", "None", "nil", "undefined", "unknown", "Unknown", "n/a", "N/A", "-", "无", "未知",
          "000000", "0000000000", "00000000-0000-0000-0000-000000000000", "aaaaaaa", "123456789", "ffffffff", "(null)"]
@@ -103,8 +103,15 @@ def test_every_enumerated_placeholder_is_garbage_and_poisoned_when_hashed():
             assert HASHER(kind, v) in poison
 
 
-def test_a_hashed_placeholder_is_refused_only_through_the_poison_set():
+def test_a_placeholder_in_clear_is_dropped_before_hashing():
     rec = record(event("a", 0, phone="13800138000"))
+    assert "phone_hash" not in rec and rec["placeholders"] == ["phone"]
+
+
+def test_a_hashed_placeholder_is_refused_only_through_the_poison_set():
+    # A record whose phone arrived already hashed (stored before normalise dropped placeholders).
+    rec = record(event("a", 0))
+    rec["phone_hash"] = HASHER("phone", "13800138000")
     kinds = {kind for kind, _, _ in linking_entities(rec)}
     poisoned = {kind for kind, _, _ in linking_entities(rec, poison_hashes(HASHER))}
     assert len(kinds) == len(poisoned) + 1  # the phone, and only it

@@ -108,7 +108,7 @@ class Runtime:
         # Events whose commit failed, to take out of the window state before the next walk.
         self._reverts: deque[InFlight] = deque()
         self.metrics = Metrics()
-        self.lists = ListIndex()
+        self.lists = ListIndex(on_blacklist=self._sync_blacklist)
         self.state = MemoryState()
         # tenant → its link graph and rings (the walk's step 5); built lazily, checkpointed with the state
         self.networks: dict[str, Network] = {}
@@ -306,7 +306,30 @@ class Runtime:
         net = self.networks.get(tenant_id)
         if net is None:
             net = self.networks[tenant_id] = Network(poison=self._poison)
+            self._sync_blacklist(tenant_id)
         return net
+
+    def _sync_blacklist(self, tenant_id: str, customer_id: str | None = None) -> None:
+        """Mark the tenant's network with its blacklisted customers (black list, entity `customer`)
+        as of the network's clock, so an expired entry unmarks: one customer (the list index
+        calls this on each change) or all of them (a network created, restored or rebuilt, and
+        at each checkpoint, which is when expiries are noticed). A tenant without a network yet
+        is marked when `network()` creates it."""
+        with self.walk_lock:
+            net = self.networks.get(tenant_id)
+            if net is None:
+                return
+            listed = self.lists.blacklisted_customers(tenant_id, net.last_ts)
+            known = net.graph.cust_index
+            if customer_id is not None:
+                if customer_id in listed or customer_id in known:
+                    net.mark_blacklisted(customer_id, customer_id in listed)
+                return
+            ids = net.graph.cust_ids
+            for cid in sorted({ids[c] for c in net.blacklisted} - listed):
+                net.mark_blacklisted(cid, False)
+            for cid in sorted(listed):
+                net.mark_blacklisted(cid)
 
     def _restore_networks(self) -> None:
         """Checkpoint + the log after it; or the whole log (linked in order, each event's
@@ -333,6 +356,8 @@ class Runtime:
             linked += 1
         if linked:
             log.info("networks restored: %d events linked after seq %d in %.1fs", linked, after, time.perf_counter() - started)
+        for tenant_id in sorted(self.networks):
+            self._sync_blacklist(tenant_id)
 
     def network_failed(self, tenant_id: str) -> None:
         """An event the network linked was not stored: rebuild the tenant's network before the next walk."""
@@ -351,6 +376,7 @@ class Runtime:
                 if row["outcome"] is not None:
                     net.mark(row["payload"]["customer_id"], row["outcome"])
             self.networks[tenant_id] = net
+            self._sync_blacklist(tenant_id)
             self._stale_networks.discard(tenant_id)
             log.warning("tenant %s: network rebuilt from the log after a failed commit", tenant_id)
 
@@ -404,6 +430,8 @@ class Runtime:
         with self.walk_lock:
             self.writer.flush()
             self.apply_reverts()
+            for tenant_id in sorted(self.networks):
+                self._sync_blacklist(tenant_id)  # blacklist entries expired since
             if not self.scratch:
                 self.state.checkpoint(self._checkpoint_path, self._last_seq)
                 self._checkpoint_networks()

@@ -12,7 +12,8 @@ import csv
 import io
 import ipaddress
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tianwang.events import Hasher, card_number, normalise_phone, id_number_valid, is_placeholder, to_ms
 
@@ -164,10 +165,18 @@ def parse_csv(text: str, *, hasher: Hasher) -> list[dict[str, Any]]:
 
 
 class ListIndex:
-    """Every tenant's entries in memory; `contains` is the lookup list variables call."""
+    """Every tenant's entries in memory; `contains` is the lookup list variables call.
 
-    def __init__(self) -> None:
+    Every list change goes through `put` / `remove` (start-up load, the API, the CLI import),
+    so this is where the network hears of blacklisted customers: a black entry of entity
+    `customer` calls `on_blacklist(tenant, customer_id)` when it is added or removed, and
+    `blacklisted_customers` says who is listed (unexpired) at a time.
+    """
+
+    def __init__(self, on_blacklist: Callable[[str, str], None] | None = None) -> None:
         self._entries: dict[tuple[str, str, str, str], int | None] = {}
+        self._black_customers: dict[str, dict[str, int | None]] = {}  # tenant → customer id → expiry
+        self.on_blacklist = on_blacklist
 
     def load(self, rows: Iterable[dict[str, Any]]) -> None:
         for r in rows:
@@ -175,9 +184,20 @@ class ListIndex:
 
     def put(self, tenant: str, entry: dict[str, Any]) -> None:
         self._entries[(tenant, entry["list_type"], entry["entity"], entry["value"])] = entry.get("expires_at")
+        if entry["list_type"] == "black" and entry["entity"] == "customer":
+            self._black_customers.setdefault(tenant, {})[entry["value"]] = entry.get("expires_at")
+            if self.on_blacklist is not None:
+                self.on_blacklist(tenant, entry["value"])
 
     def remove(self, tenant: str, list_type: str, entity: str, value: str) -> None:
         self._entries.pop((tenant, list_type, entity, value), None)
+        if list_type == "black" and entity == "customer":
+            if self._black_customers.get(tenant, {}).pop(value, False) is not False and self.on_blacklist is not None:
+                self.on_blacklist(tenant, value)
+
+    def blacklisted_customers(self, tenant: str, ts: int) -> set[str]:
+        """The customer ids on the tenant's blacklist at time `ts` (epoch ms; expired entries left out)."""
+        return {c for c, expires in self._black_customers.get(tenant, {}).items() if expires is None or ts < expires}
 
     def contains(self, tenant: str, list_type: str, entity: str, value: Any, ts: int) -> bool:
         """Is `value` of event field `entity` on the list at event time `ts`?"""

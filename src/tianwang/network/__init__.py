@@ -5,7 +5,7 @@ the `ring_*` / `net_*` measures of its customer back (measures.MEASURES document
 decisions and investigations feed back through `mark`, `mark_blacklisted`, `mark_fraud`.
 
     config.py       kinds (strong / weak), hub limits, window, the ring rule — all measured
-    garbage.py      values that never link (placeholders, junk, non-routable IPs), in clear and hashed
+    (tianwang.garbage: values that never link — placeholders, junk, non-routable IPs — in clear and hashed)
     entities.py     a record's linking entities, kinds and roles
     graph.py        customers ↔ entities, fading links, hubs, the clock
     components.py   components over strong non-hub links, incremental, local recompute on splits
@@ -20,7 +20,7 @@ decisions and investigations feed back through `mark`, `mark_blacklisted`, `mark
 
 from tianwang.network.config import KINDS, NetworkConfig
 from tianwang.network.entities import linking_entities
-from tianwang.network.garbage import is_garbage, poison_hashes
+from tianwang.garbage import is_garbage, poison_hashes
 from tianwang.network.live import Network
 from tianwang.network.measures import MEASURES
 

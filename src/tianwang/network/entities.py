@@ -8,7 +8,7 @@ same number in either role is one entity — an applicant's own phone listed as 
 contact is exactly the link an intermediary leaves — and the role is kept on the link so
 the measures can say "customers listing this contact" apart from "customers on this phone".
 
-Garbage never comes out of here (see garbage.py): clear values are judged by `is_garbage`,
+Garbage never comes out of here (see tianwang.garbage): clear values are judged by `is_garbage`,
 hashed ones by membership in the poison set the graph was given.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tianwang.network.config import KINDS
-from tianwang.network.garbage import gps_garbage, is_garbage
+from tianwang.garbage import gps_garbage, is_garbage
 
 OWN, OTHER = 1, 2  # role bits: the customer's own phone/card; a contact's phone / a payee's card
 

@@ -1,14 +1,17 @@
 """What never links: placeholder and junk values that fraudsters and buggy clients both send.
 
-Two ways in, because personal data reaches the graph hashed:
+Standard library only: `events.normalise` and the network both read it. Two ways in,
+because personal data reaches the graph hashed:
 
-- `is_garbage(kind, value)` judges a value in clear. It is what the normaliser should call
-  before hashing (events.normalise already drops placeholder device ids this way); the graph
-  calls it itself on the fields that stay in clear (device, ip, employer, address).
+- `is_garbage(kind, value)` judges a value in clear. `events.normalise` calls it before
+  hashing: a placeholder phone, contact phone, id number, card or email is dropped there
+  (never hashed, never stored, named in the record's `placeholders`); the graph calls it
+  itself on the fields that stay in clear (device, ip, employer, address).
 - `poison_hashes(hasher)` is the keyed hashes of the placeholders that pass validation and
   are worth enumerating (13800138000, a card of zeros after its BIN, the standard's example
   id number, null@qq.com …). The graph refuses a hashed value in this set, so garbage that
-  was hashed before anyone looked at it still links nothing.
+  arrives already hashed (records stored before normalise dropped it, a list or replay of
+  old records) still links nothing.
 
 Garbage: empty or whitespace, the words clients write for nothing ("null", "undefined",
 "unknown", "n/a", 无, 未知 …), values with fewer than 3 letters or digits, one character
