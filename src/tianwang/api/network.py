@@ -1,0 +1,139 @@
+"""The graph API: a customer's neighbourhood, the rings by risk, one ring's detail.
+
+Every read is of the tenant's own network (`Runtime.networks[tenant]`), never another's: ring
+ids are numbered per tenant, so the same id names different rings at two lenders. The network
+is the walk's, changed by every event under `Runtime.walk_lock`; a view is built *and encoded*
+under that lock, so the bytes sent are one consistent snapshot that no concurrent event can
+change half-way through. A tenant with no network yet reads as an empty one (nothing is created).
+
+Query parameters are parsed here rather than by FastAPI's validation, so a bad one answers in
+the project's error shape (`{"error": {"code": "invalid_query", …}}`, 422) like every other error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
+
+from tianwang.api.deps import runtime, tenant
+from tianwang.api.errors import ApiError
+from tianwang.errors import NotFound
+from tianwang.ingest.runtime import Runtime, Tenant
+from tianwang.network.live import Network
+from tianwang.network.rings import ring_number
+
+
+
+class _AnyText(Convertor):
+    """A path parameter that takes any text, slashes and line breaks included (`:path` stops at a
+    line break): a hostile id reaches the route and gets a clear 422, not the router's bare 404."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("tw_any", _AnyText())
+
+router = APIRouter(prefix="/v1", tags=["network"])
+
+# The customer_id an event may carry (events.EventIn's pattern): anything else cannot be a customer.
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")
+_INT = re.compile(r"[0-9]{1,9}")
+
+HOPS = (1, 4, 2)  # lowest, highest, default
+MAX_NODES = (1, 1000, 200)
+RING_LIMIT = (1, 500, 50)
+
+
+def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
+    lo, hi, default = bounds
+    values = request.query_params.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise ApiError(422, "invalid_query", f"{name}: give it once", [{"field": name, "message": "given more than once"}])
+    raw = values[0]
+    message = f"must be a whole number from {lo} to {hi}"
+    if not _INT.fullmatch(raw) or not lo <= int(raw) <= hi:
+        shown = raw if len(raw) <= 20 else raw[:20] + "…"
+        raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
+    return int(raw)
+
+
+def _customer_id(value: str) -> str:
+    if not _CUSTOMER_ID.fullmatch(value):
+        message = "not a customer id (1-128 characters: letters, digits and . _ : @ / -, starting with a letter or digit)"
+        raise ApiError(422, "invalid_query", f"customer_id: {message}", [{"field": "customer_id", "message": message}])
+    return value
+
+
+def _ring_id(value: str) -> str:
+    if ring_number(value) is None:
+        message = "not a ring id (ring ids look like R000001)"
+        raise ApiError(422, "invalid_query", f"ring_id: {message}", [{"field": "ring_id", "message": message}])
+    return value
+
+
+def _read(rt: Runtime, tenant_id: str, view: Callable[[Network], Any]) -> bytes:
+    """`view` of the tenant's network, encoded under the walk lock (None → NotFound raised by view)."""
+    with rt.walk_lock:
+        net = rt.networks.get(tenant_id) or Network()
+        return orjson.dumps(view(net))
+
+
+def _json(payload: bytes) -> Response:
+    return Response(payload, media_type="application/json")
+
+
+@router.get("/customers/{customer_id:tw_any}/neighbourhood",
+            summary="A customer's k-hop neighbourhood in the link network: nodes and edges for a graph view")
+def neighbourhood(
+    customer_id: str,
+    request: Request,
+    who: Tenant = Depends(tenant),
+    hops: str | None = Query(None, description="shared-entity hops to walk, 1 to 4 (default 2)"),
+    max_nodes: str | None = Query(None, description="most nodes returned, 1 to 1000 (default 200); `truncated` says if more were there"),
+) -> Response:
+    cid = _customer_id(customer_id)
+    k = _int_param(request, "hops", HOPS)
+    cap = _int_param(request, "max_nodes", MAX_NODES)
+
+    def view(net: Network) -> dict:
+        if cid not in net.graph.cust_index:
+            raise NotFound(f"customer {cid!r} is not in the network")
+        return net.neighbourhood(cid, hops=k, max_nodes=cap)
+
+    return _json(_read(runtime(request), who.id, view))
+
+
+@router.get("/rings", summary="The tenant's rings, riskiest first")
+def rings(
+    request: Request,
+    who: Tenant = Depends(tenant),
+    limit: str | None = Query(None, description="most rings returned, 1 to 500 (default 50)"),
+) -> Response:
+    n = _int_param(request, "limit", RING_LIMIT)
+    return _json(_read(runtime(request), who.id, lambda net: {"rings": net.rings_by_risk(limit=n)}))
+
+
+@router.get("/rings/{ring_id:tw_any}", summary="One ring: members, shared entities, timeline, profile; a retired ring says where it went")
+def ring(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    rid = _ring_id(ring_id)
+
+    def view(net: Network) -> dict:
+        detail = net.ring(rid)
+        if detail is None:
+            raise NotFound(f"no ring {rid!r}")
+        return detail
+
+    return _json(_read(runtime(request), who.id, view))
