@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from tianwang.store.schema import decisions, events
 
@@ -22,36 +22,33 @@ def iter_events(
     engine: Engine, *, tenant: str | None = None, after_seq: int = 0, batch: int = 1000
 ) -> Iterator[dict[str, Any]]:
     """Every event after `after_seq` in seq order, read in batches on short connections."""
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
-    last = after_seq
-    while True:
-        query = select(events).where(events.c.seq > last).order_by(events.c.seq).limit(batch)
-        if tenant is not None:
-            query = query.where(events.c.tenant == tenant)
-        with engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        yield from rows
-        if len(rows) < batch:
-            return
-        last = rows[-1]["seq"]
+    return _in_seq_pages(engine, select(events), tenant=tenant, after_seq=after_seq, batch=batch)
 
 
 def iter_events_with_outcomes(engine: Engine, *, tenant: str | None = None, after_seq: int = 0,
                               batch: int = 1000) -> Iterator[dict[str, Any]]:
     """(seq, tenant, event_id, payload, outcome) of every event after `after_seq`, in seq order;
     `outcome` is its decision's (None if it has none): what rebuilding the network reads."""
+    join = events.outerjoin(decisions, (decisions.c.tenant == events.c.tenant) & (decisions.c.event_id == events.c.event_id))
+    query = select(events.c.seq, events.c.tenant, events.c.event_id, events.c.payload, decisions.c.outcome).select_from(join)
+    return _in_seq_pages(engine, query, tenant=tenant, after_seq=after_seq, batch=batch)
+
+
+def _in_seq_pages(engine: Engine, query: Select, *, tenant: str | None, after_seq: int,
+                  batch: int) -> Iterator[dict[str, Any]]:
+    """The rows of `query` (over `events`) after `after_seq`, in seq order, `batch` at a time."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    last = after_seq
-    join = events.outerjoin(decisions, (decisions.c.tenant == events.c.tenant) & (decisions.c.event_id == events.c.event_id))
+    if tenant is not None:
+        query = query.where(events.c.tenant == tenant)
+    return _pages(engine, query, after_seq, batch)
+
+
+def _pages(engine: Engine, query: Select, last: int, batch: int) -> Iterator[dict[str, Any]]:
     while True:
-        query = (select(events.c.seq, events.c.tenant, events.c.event_id, events.c.payload, decisions.c.outcome)
-                 .select_from(join).where(events.c.seq > last).order_by(events.c.seq).limit(batch))
-        if tenant is not None:
-            query = query.where(events.c.tenant == tenant)
         with engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+            page = query.where(events.c.seq > last).order_by(events.c.seq).limit(batch)
+            rows = [dict(r) for r in conn.execute(page).mappings()]
         yield from rows
         if len(rows) < batch:
             return
