@@ -222,3 +222,92 @@ def test_a_retired_ring_says_where_it_went(api):
     assert r.status_code == 200, r.text
     assert r.json()["id"] == young and r.json()["retired"]["into"] == old and r.json()["retired"]["why"] == "merged"
     assert len(api.get(f"/v1/rings/{old}").json()["members"]) == 8
+
+
+def _at(minute: int) -> str:
+    from datetime import timedelta
+
+    from tests.factories import BASE
+
+    return (BASE + timedelta(minutes=minute)).isoformat()
+
+
+def test_the_ring_report_lists_a_ring_in_the_hour_it_formed(ring_api):
+    ring_id = ring_api.get("/v1/rings").json()["rings"][0]["id"]
+    formed_at = ring_api.get(f"/v1/rings/{ring_id}").json()["first_seen"]
+
+    # Default: the hour ending at the network's clock (the stranger's event, minute 40).
+    r = ring_api.get("/v1/rings/report")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["period"]["hours"] == 1 and report["period"]["until"] == "2026-11-25T02:40:00Z", report["period"]
+    assert [f["id"] for f in report["formed"]] == [ring_id], report
+    formed = report["formed"][0]
+    assert formed["size"] == 5 and 0 < formed["risk"] <= 1 and formed["first_seen"] == formed_at
+    assert formed["joined"] == 5 and formed["joined_members"] == MEMBERS
+    assert formed["applied"] == 5 and formed["applied_members"] == MEMBERS
+    assert report["grew"] == report["split"] == report["merged"] == report["dissolved"] == []
+
+    # A window that ends before the ring formed does not show it; one ending at its forming does.
+    before = ring_api.get("/v1/rings/report", params={"hours": 1, "until": _at(10)}).json()
+    assert before["formed"] == [] and before["grew"] == [], before
+    assert before["period"] == {"since": "2026-11-25T01:10:00Z", "until": "2026-11-25T02:10:00Z", "hours": 1}
+    assert [f["id"] for f in ring_api.get("/v1/rings/report", params={"until": formed_at}).json()["formed"]] == [ring_id]
+    # The next hour: the ring was formed before it, so it is not formed again, and nothing joined.
+    later = ring_api.get("/v1/rings/report", params={"until": _at(120)}).json()
+    assert later["formed"] == [] and later["grew"] == [], later
+    # A week-long window holds it too.
+    week = ring_api.get("/v1/rings/report", params={"hours": 168, "until": _at(24 * 60)}).json()
+    assert [f["id"] for f in week["formed"]] == [ring_id]
+
+
+def test_the_ring_report_lists_growth_and_merges(api):
+    def farm(prefix: str, device: str, minute: int, phone: str) -> list[dict]:
+        return [apply_event(f"{prefix}-{minute}-{i}", customer=f"{prefix}{i}", minute=minute + i, device_id=device,
+                            contacts=[{"phone": phone, "relation": "friend"}]) for i in range(4)]
+
+    post_all(api, farm("a", "farm-a", 0, "13700003333") + farm("b", "farm-b", 60, "13700004444"))
+    old, young = (api.get(f"/v1/customers/{c}/neighbourhood").json()["nodes"][0]["ring_id"] for c in ("a0", "b0"))
+    post_all(api, farm("b", "farm-a", 180, "13700003333"))  # the b farm moves onto the a farm's device
+    report = api.get("/v1/rings/report").json()
+    assert report["formed"] == [] and report["dissolved"] == [], report
+    assert [(m["id"], m["into"]) for m in report["merged"]] == [(young, old)], report
+    assert report["merged"][0]["into_ring"]["size"] == 8
+    assert [(g["id"], g["joined"]) for g in report["grew"]] == [(old, 4)], report
+    assert report["grew"][0]["joined_members"] == ["b0", "b1", "b2", "b3"]
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"hours": 0}, "hours"),
+    ({"hours": 169}, "hours"),
+    ({"hours": "one"}, "hours"),
+    ({"hours": "1.5"}, "hours"),
+    ({"hours": ""}, "hours"),
+    ({"hours": ["1", "2"]}, "hours"),
+    ({"until": "yesterday"}, "until"),
+    ({"until": "2026-11-25T10:00:00"}, "until"),  # no time zone
+    ({"until": "2026-11-25"}, "until"),
+    ({"until": ""}, "until"),
+    ({"until": "0001-01-01T00:00:00+14:00"}, "until"),
+    ({"until": "2026-11-25T10:00:00Z" * 100}, "until"),
+    ({"until": ["2026-11-25T10:00:00Z", "2026-11-25T11:00:00Z"]}, "until"),
+])
+def test_bad_ring_report_parameters_are_clear_422s(ring_api, params, field):
+    error = assert_error(ring_api.get("/v1/rings/report", params=params), 422, "invalid_query")
+    assert error["message"].startswith(f"{field}:") and error["detail"][0]["field"] == field, error
+
+
+def test_the_ring_report_needs_a_key(ring_api):
+    for path in ("/v1/rings/report", "/v1/rings/report?hours=999"):
+        assert_error(ring_api.with_key(None).get(path), 401, "unauthenticated")
+        assert_error(ring_api.with_key("tw_not_a_key").get(path), 401, "unauthenticated")
+
+
+def test_a_tenant_never_sees_another_tenants_ring_report(ring_api, second_tenant):
+    other = ring_api.with_key(second_tenant)
+    assert [f["id"] for f in ring_api.get("/v1/rings/report").json()["formed"]]
+    for params in ({}, {"hours": 168, "until": _at(30)}):
+        r = other.get("/v1/rings/report", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert all(body[k] == [] for k in ("formed", "grew", "split", "merged", "dissolved")), body

@@ -1,4 +1,4 @@
-"""The graph API: a customer's neighbourhood, the rings by risk, one ring's detail.
+"""The graph API: a customer's neighbourhood, the rings by risk, one ring's detail, the ring report.
 
 Every read is of the tenant's own network (`Runtime.networks[tenant]`), never another's: ring
 ids are numbered per tenant, so the same id names different rings at two lenders. The network
@@ -13,6 +13,7 @@ the project's error shape (`{"error": {"code": "invalid_query", …}}`, 422) lik
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Callable
 
 import orjson
@@ -23,9 +24,11 @@ from starlette.convertors import Convertor, register_url_convertor
 from tianwang.api.deps import runtime, tenant
 from tianwang.api.errors import ApiError
 from tianwang.errors import NotFound
+from tianwang.events import to_ms
 from tianwang.ingest.runtime import Runtime, Tenant
 from tianwang.network.live import Network
 from tianwang.network.rings import ring_number
+from tianwang.network.views import HOUR_MS, ring_report
 
 
 
@@ -53,6 +56,7 @@ _INT = re.compile(r"[0-9]{1,9}")
 HOPS = (1, 4, 2)  # lowest, highest, default
 MAX_NODES = (1, 1000, 200)
 RING_LIMIT = (1, 500, 50)
+REPORT_HOURS = (1, 168, 1)
 
 
 def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
@@ -68,6 +72,27 @@ def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int
         shown = raw if len(raw) <= 20 else raw[:20] + "…"
         raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
     return int(raw)
+
+
+def _timestamp_param(request: Request, name: str) -> int | None:
+    """An ISO-8601 timestamp with its time zone, as epoch ms (None when not given)."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(422, "invalid_query", f"{name}: give it once", [{"field": name, "message": "given more than once"}])
+    raw = values[0]
+    message = "must be an ISO-8601 timestamp with a time zone, like 2026-11-25T10:00:00Z"
+    at = None
+    if 0 < len(raw) <= 64 and raw.isascii():
+        try:
+            at = datetime.fromisoformat(raw)
+        except ValueError:
+            at = None
+    if at is None or at.tzinfo is None or at.utcoffset() is None or not 1970 <= at.year <= 9998:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
+    return to_ms(at)
 
 
 def _customer_id(value: str) -> str:
@@ -124,6 +149,27 @@ def rings(
 ) -> Response:
     n = _int_param(request, "limit", RING_LIMIT)
     return _json(_read(runtime(request), who.id, lambda net: {"rings": net.rings_by_risk(limit=n)}))
+
+
+# Registered before /rings/{ring_id} so that "report" is not read as a ring id.
+@router.get("/rings/report", summary="What the rings did in a period of event time: formed, grew, split, merged, dissolved")
+def rings_report(
+    request: Request,
+    who: Tenant = Depends(tenant),
+    hours: str | None = Query(None, description="the period's length in hours, 1 to 168 (default 1)"),
+    until: str | None = Query(None, description="the period's end, an ISO-8601 timestamp with a time zone "
+                                                 "(default: the latest event time the network has linked)"),
+) -> Response:
+    h = _int_param(request, "hours", REPORT_HOURS)
+    end = _timestamp_param(request, "until")
+
+    def view(net: Network) -> dict:
+        stop = net.last_ts if end is None else end
+        report = ring_report(net, stop - h * HOUR_MS, stop)
+        report["period"]["hours"] = h
+        return report
+
+    return _json(_read(runtime(request), who.id, view))
 
 
 @router.get("/rings/{ring_id:tw_any}", summary="One ring: members, shared entities, timeline, profile; a retired ring says where it went")

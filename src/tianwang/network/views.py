@@ -141,3 +141,81 @@ def rings_by_risk(net: Network, *, limit: int = 50) -> list[dict[str, Any]]:
                      "changed_at": _iso(ring.changed_at), "devices": p["devices"], "shared_kinds": p["shared_kinds"]})
     rows.sort(key=lambda r: (-r["risk"], -r["size"], r["id"]))
     return rows[:limit]
+
+
+HOUR_MS = 3_600_000
+REPORT_MEMBERS_MAX = 100  # most customer ids listed per ring and kind; the counts are always whole
+
+
+def _ring_summary(net: Network, ring: Any, since_ts: int, until_ts: int) -> dict[str, Any]:
+    ids = net.graph.cust_ids
+    joined = sorted(ids[c] for c, at in ring.joined.items() if since_ts < at <= until_ts)
+    last_apply = net.last_apply
+    applied = sorted(ids[c] for c in ring.members if since_ts < last_apply.get(c, -1) <= until_ts)
+    return {"id": ring.name, "size": len(ring.members), "risk": profile(net, ring)["risk"],
+            "first_seen": _iso(ring.first_seen), "joined": len(joined), "joined_members": joined[:REPORT_MEMBERS_MAX],
+            "applied": len(applied), "applied_members": applied[:REPORT_MEMBERS_MAX]}
+
+
+def ring_report(net: Network, since_ts: int | None = None, until_ts: int | None = None) -> dict[str, Any]:
+    """What the rings did in the period `since_ts < ts <= until_ts` (event time, epoch ms).
+
+    `until_ts` defaults to the network's clock (the latest event time linked), `since_ts` to an
+    hour before it; back-to-back periods do not overlap. Listed: the rings **formed** in the
+    period, those that **grew** (members joined in it; a ring formed or split off in the period
+    is not listed again), those **split** (the parts split off), those **merged** into another
+    and those **dissolved**. A live ring shows its id, size, risk, the members who joined in the
+    period and the members who applied in it. Read from what the rings keep: a member's join
+    time, each ring's first entry and its capped timeline, the retired rings, and each customer's
+    latest application — so a member who applied in the period and again after it is not
+    counted, and a split older than the timeline's memory may be missing.
+    """
+    until = net.last_ts if until_ts is None else until_ts
+    since = until - HOUR_MS if since_ts is None else since_ts
+
+    def within(ts: int) -> bool:
+        return since < ts <= until
+
+    rings = net.rings
+    formed, grew = [], []
+    parts: dict[int, list[tuple[int, int]]] = {}  # source ring number → (at, part number)
+    for r, ring in sorted(rings.rings.items()):
+        tl = ring.timeline
+        split_off = bool(tl) and tl[0][0] == ring.first_seen and tl[0][1] == "split"
+        if within(ring.first_seen):
+            if split_off:
+                src = ring_number(tl[0][2])
+                if src is not None:
+                    parts.setdefault(src, []).append((ring.first_seen, r))
+                continue
+            formed.append(_ring_summary(net, ring, since, until))
+            continue
+        row = _ring_summary(net, ring, since, until)
+        if row["joined"]:
+            grew.append(row)
+    split_rows = []
+    for src, got in sorted(parts.items()):
+        live = rings.rings.get(src)
+        row = _ring_summary(net, live, since, until) if live is not None else {"id": ring_name(src)}
+        row["at"] = _iso(min(at for at, _ in got))
+        row["parts"] = [_ring_summary(net, rings.rings[p], since, until) for _, p in sorted(got)]
+        split_rows.append(row)
+    merged, dissolved = [], []
+    for r, (at, why, into) in sorted(rings.retired.items()):
+        if not within(at):
+            continue
+        if why == "merged":
+            survivor = rings.rings.get(into)
+            merged.append({"id": ring_name(r), "at": _iso(at), "into": ring_name(into),
+                           "into_ring": None if survivor is None else _ring_summary(net, survivor, since, until)})
+        else:
+            dissolved.append({"id": ring_name(r), "at": _iso(at)})
+    grew.sort(key=lambda row: (-row["joined"], row["id"]))
+    return {
+        "period": {"since": _iso(since), "until": _iso(until)},
+        "formed": formed,
+        "grew": grew,
+        "split": split_rows,
+        "merged": merged,
+        "dissolved": dissolved,
+    }
