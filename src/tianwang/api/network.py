@@ -59,14 +59,19 @@ RING_LIMIT = (1, 500, 50)
 REPORT_HOURS = (1, 168, 1)
 
 
-def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
-    lo, hi, default = bounds
+def _one_param(request: Request, name: str) -> str | None:
+    """The query parameter's one value (None when absent; a 422 when given more than once)."""
     values = request.query_params.getlist(name)
-    if not values:
-        return default
     if len(values) > 1:
         raise ApiError(422, "invalid_query", f"{name}: give it once", [{"field": name, "message": "given more than once"}])
-    raw = values[0]
+    return values[0] if values else None
+
+
+def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
+    lo, hi, default = bounds
+    raw = _one_param(request, name)
+    if raw is None:
+        return default
     message = f"must be a whole number from {lo} to {hi}"
     if not _INT.fullmatch(raw) or not lo <= int(raw) <= hi:
         shown = raw if len(raw) <= 20 else raw[:20] + "…"
@@ -76,12 +81,9 @@ def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int
 
 def _timestamp_param(request: Request, name: str) -> int | None:
     """An ISO-8601 timestamp with its time zone, as epoch ms (None when not given)."""
-    values = request.query_params.getlist(name)
-    if not values:
+    raw = _one_param(request, name)
+    if raw is None:
         return None
-    if len(values) > 1:
-        raise ApiError(422, "invalid_query", f"{name}: give it once", [{"field": name, "message": "given more than once"}])
-    raw = values[0]
     message = "must be an ISO-8601 timestamp with a time zone, like 2026-11-25T10:00:00Z"
     at = None
     if 0 < len(raw) <= 64 and raw.isascii():
