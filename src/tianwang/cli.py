@@ -329,7 +329,7 @@ def import_lists(file: Path, actor: str, tenant: str, data_dir, db) -> None:
 
 @main.group()
 def tenants() -> None:
-    """Tenants (one per lender) and their API keys."""
+    """Tenants (one per lender), their API keys and webhooks."""
 
 
 @tenants.command(name="create")
@@ -356,6 +356,45 @@ def create_tenant(tenant_id: str, name: str, data_dir, db) -> None:
         tenant_repo.create_tenant(conn, id=tenant_id, name=name, api_key_hash=hash_key(key))
         audit_repo.append_audit(conn, tenant=tenant_id, actor="cli", action="tenant.create", target=tenant_id, detail={})
     click.echo(key)
+
+
+@tenants.command(name="webhook")
+@click.argument("tenant_id")
+@click.argument("url", required=False)
+@click.option("--secret", help="Signing secret (16 to 128 characters); generated and printed once when not given.")
+@click.option("--remove", is_flag=True, help="Remove the tenant's webhook (notifications then wait to be pulled).")
+@data_dir_opt
+@db_opt
+def tenant_webhook(tenant_id: str, url: str | None, secret: str | None, remove: bool, data_dir, db) -> None:
+    """Set the URL the tenant's notifications are posted to (signed with a secret), or --remove it."""
+    import secrets
+
+    from tianwang.ingest.webhooks import url_problem
+    from tianwang.store import audit as audit_repo
+    from tianwang.store import tenants as tenant_repo
+
+    if remove and (url or secret):
+        raise click.UsageError("--remove takes no URL and no --secret")
+    if not remove:
+        if url is None:
+            raise click.UsageError("give the webhook URL, or --remove")
+        if (problem := url_problem(url)) is not None:
+            raise click.BadParameter(problem, param_hint="URL")
+        if secret is not None and not 16 <= len(secret) <= 128:
+            raise click.BadParameter("16 to 128 characters", param_hint="--secret")
+    new_secret = None if remove else secret or secrets.token_urlsafe(32)
+    engine = _engine(data_dir, db)
+    with engine.begin() as conn:
+        _or_exit(lambda: tenant_repo.set_webhook(conn, id=tenant_id, url=None if remove else url, secret=new_secret))
+        audit_repo.append_audit(conn, tenant=tenant_id, actor="cli", action="tenant.webhook", target=tenant_id,
+                                detail={"url": None if remove else url})
+    if remove:
+        click.echo(f"webhook of tenant {tenant_id} removed", err=True)
+    elif secret is None:
+        click.echo(f"webhook of tenant {tenant_id} set to {url}; its signing secret (shown once):", err=True)
+        click.echo(new_secret)
+    else:
+        click.echo(f"webhook of tenant {tenant_id} set to {url}", err=True)
 
 
 def _engine(data_dir, db):

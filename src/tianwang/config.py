@@ -28,6 +28,8 @@ class Settings:
     max_batch: int = _setting(500, "Most events in one POST /v1/events/batch.")
     checkpoint_every_s: float = _setting(60.0, "Seconds between checkpoints of the online window state.")
     log_level: str = _setting("info", "Log level of the server.")
+    webhook_attempts: int = _setting(12, "Attempts to deliver one notification before it is marked dead.")
+    webhook_timeout_s: float = _setting(5.0, "Seconds to wait for a tenant's webhook to answer one delivery.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":

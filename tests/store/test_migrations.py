@@ -15,7 +15,9 @@ import tianwang
 from tianwang.store.db import MIGRATIONS_DIR, VERSION_TABLE, make_engine, migrate
 from tianwang.store.schema import metadata
 
-TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log"}
+TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log",
+          "holds", "outbox", "ring_alerts", "ring_dispositions"}
+HEAD = ["0002"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,7 +29,7 @@ def _version(engine) -> list[str]:
 def test_migrate_creates_every_table_and_one_version_table(engine):
     names = set(inspect(engine).get_table_names())
     assert names == TABLES | {VERSION_TABLE}
-    assert _version(engine) == ["0001"]
+    assert _version(engine) == HEAD
 
 
 def test_migrate_twice_is_a_no_op(engine):
@@ -37,7 +39,7 @@ def test_migrate_twice_is_a_no_op(engine):
     before = {t: inspect(engine).get_columns(t) for t in TABLES}
     migrate(engine)
     migrate(engine)
-    assert _version(engine) == ["0001"]
+    assert _version(engine) == HEAD
     after = {t: inspect(engine).get_columns(t) for t in TABLES}
     assert [str(c) for c in before.items()] == [str(c) for c in after.items()]
     with engine.connect() as conn:
@@ -67,7 +69,7 @@ def test_concurrent_migrate_on_a_fresh_database(db_url, tmp_path):
         t.join()
     try:
         assert errors == []
-        assert _version(eng) == ["0001"]
+        assert _version(eng) == HEAD
     finally:
         eng.dispose()
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the walk: decisions by scene and outcome, latency, fallbacks, errors."""
+"""Prometheus metrics of the walk: decisions by scene and outcome, latency, fallbacks, errors;
+held events and how they ended; webhook deliveries."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ class Metrics:
         self.rejected = Counter("tianwang_rejected_requests", "Requests refused before any decision", ["reason"], registry=r)
         self.rule_hits = Counter("tianwang_rule_hits", "Rules that fired", ["scene", "code"], registry=r)
         self.state_series = Gauge("tianwang_state_series", "Window series held in the online state", registry=r)
+        self.webhook_deliveries = Counter(
+            "tianwang_webhook_deliveries", "Webhook delivery attempts by result (delivered, failed, dead)", ["result"], registry=r
+        )
+        self.holds_open = Gauge("tianwang_holds_open", "Events held (review, verify, delay) and not yet ended", registry=r)
+        self.holds_ended = Counter(
+            "tianwang_holds_ended", "Held events ended, by how (released, rejected) and by whom (clock, person, "
+            "reverse trigger)", ["how", "by"], registry=r
+        )
         # Labelled children by their labels: `labels()` takes a lock and validates its
         # arguments on every call; scenes, outcomes and rule codes are few.
         self._children: dict[tuple, Any] = {}
@@ -45,6 +54,14 @@ class Metrics:
             child(self.fallbacks, scene).inc()
         for reason in decision["reasons"]:
             child(self.rule_hits, scene, reason["code"]).inc()
+
+    def webhook(self, result: str, n: int = 1) -> None:
+        """Count `n` webhook deliveries that ended in `result` (delivered, failed or dead)."""
+        self._child(self.webhook_deliveries, result).inc(n)
+
+    def hold_ended(self, how: str, by: str) -> None:
+        """A held event was released or rejected; `by` is clock, person or reverse (its trigger's kind)."""
+        self._child(self.holds_ended, how, by.partition(":")[0]).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

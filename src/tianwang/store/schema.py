@@ -89,6 +89,10 @@ tenants = Table(
     Column("name", String(256), nullable=False),
     Column("api_key_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    # Where the lending system hears of revised decisions, released holds and flagged rings
+    # (the outbox's deliveries), and the secret their HMAC signature is made with.
+    Column("webhook_url", String(2048), nullable=True),
+    Column("webhook_secret", String(128), nullable=True),
     UniqueConstraint("api_key_hash", name="uq_tenants_api_key_hash"),
 )
 
@@ -180,4 +184,83 @@ audit_log = Table(
     Column("target", String(256), nullable=False),
     Column("detail", Json(), nullable=False),
     Index("ix_audit_log_tenant_id", "tenant", "id"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("scene", String(32), nullable=False),
+    # The decision's outcome (review, verify or delay): what the event is waiting for.
+    Column("outcome", String(16), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    # A delay: the event time (epoch ms) the payout may proceed; None waits for a person.
+    Column("until_ts", BigInteger, nullable=True),
+    # held → released (went through) | rejected (refused after all)
+    Column("status", String(16), nullable=False),
+    Column("final_outcome", String(16), nullable=True),
+    Column("resolved_ts", BigInteger, nullable=True),
+    Column("resolved_by", String(128), nullable=True),
+    Column("resolution", Json(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("tenant", "event_id", name="uq_holds_tenant_event_id"),
+    Index("ix_holds_tenant_status_id", "tenant", "status", "id"),
+    Index("ix_holds_tenant_customer", "tenant", "customer_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("topic", String(64), nullable=False),
+    # One notification per key (e.g. decision.revised:<event_id>): a retried walk adds none twice.
+    Column("key", String(256), nullable=False),
+    Column("payload", Json(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    # pending → delivered | dead (gave up after the last attempt)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(512), nullable=True),
+    UniqueConstraint("tenant", "key", name="uq_outbox_tenant_key"),
+    Index("ix_outbox_status_next_at", "status", "next_at"),
+    Index("ix_outbox_tenant_id", "tenant", "id"),
+)
+
+ring_alerts = Table(
+    "ring_alerts",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("ring_id", String(32), nullable=False),
+    # The reverse trigger's code, or RING_DISPOSITION_FRAUD for an investigator's disposition.
+    Column("code", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("event_id", String(128), nullable=True),
+    Column("members", Json(), nullable=False),
+    Column("measures", Json(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "ring_id", "code", name="uq_ring_alerts_key"),
+)
+
+ring_dispositions = Table(
+    "ring_dispositions",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("ring_id", String(32), nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("fraud_type", String(32), nullable=True),
+    Column("members", Json(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("note", String(2000), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Index("ix_ring_dispositions_tenant_id", "tenant", "id"),
 )

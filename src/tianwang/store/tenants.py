@@ -13,7 +13,8 @@ from tianwang.store.schema import tenants, utcnow
 
 def create_tenant(conn: Connection, *, id: str, name: str, api_key_hash: str) -> dict[str, Any]:
     """Create a tenant; Conflict when the id or the key hash is taken."""
-    row = {"id": id, "name": name, "api_key_hash": api_key_hash, "created_at": utcnow()}
+    row = {"id": id, "name": name, "api_key_hash": api_key_hash, "created_at": utcnow(),
+           "webhook_url": None, "webhook_secret": None}
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # ON CONFLICT DO NOTHING instead of catching IntegrityError: the caller's transaction
     # stays usable (PostgreSQL would abort it) without a savepoint.
@@ -29,6 +30,13 @@ def set_api_key_hash(conn: Connection, *, id: str, api_key_hash: str) -> None:
     if owner is not None and owner["id"] != id:
         raise Conflict("this API key belongs to another tenant")
     result = conn.execute(update(tenants).where(tenants.c.id == id).values(api_key_hash=api_key_hash))
+    if result.rowcount == 0:
+        raise NotFound(f"no tenant {id!r}")
+
+
+def set_webhook(conn: Connection, *, id: str, url: str | None, secret: str | None) -> None:
+    """Set (or, with None, remove) the tenant's webhook URL and signing secret; NotFound for an unknown tenant."""
+    result = conn.execute(update(tenants).where(tenants.c.id == id).values(webhook_url=url, webhook_secret=secret))
     if result.rowcount == 0:
         raise NotFound(f"no tenant {id!r}")
 

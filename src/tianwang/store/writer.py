@@ -6,6 +6,11 @@ submission order, commits, and only then resolves each Future with its event's `
 answered event is durable, many requests share one fsync, and `events.seq` order is submission
 order.
 
+An event may carry **effects**: callables given the transaction's connection, run after the
+batch's inserts, in submission order — the holds, outbox rows and audit records its walk
+produced (ingest/notify.py), committed exactly when the event is. An effect must not fail
+on a repeat (its inserts ignore conflicts).
+
 Failures stay local: a duplicate (tenant, event_id) fails only its own Future (`DuplicateEvent`);
 a row the database refuses fails only itself; a database that cannot be reached fails the
 whole batch with `StoreUnavailable`, and the next batch tries again.
@@ -58,10 +63,15 @@ class DuplicateEvent(Conflict):
         super().__init__(f"event {event_id!r} of tenant {tenant!r} is already stored")
 
 
+# An effect runs inside the batch's transaction, after the inserts.
+Effect = Callable[[Any], None]
+
+
 @dataclass(slots=True)
 class _Item:
     event: dict[str, Any]
     decision: dict[str, Any] | None
+    effects: tuple[Effect, ...] = ()
     future: Future = field(default_factory=Future)
 
     @property
@@ -85,9 +95,10 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="tianwang-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None) -> Future:
-        """Queue one event and its decision; the Future gives the event's seq once committed."""
-        item = _Item(_event_row(event_row), _decision_row(decision_row, event_row))
+    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None,
+               effects: tuple[Effect, ...] | list[Effect] = ()) -> Future:
+        """Queue one event, its decision and its effects; the Future gives the event's seq once committed."""
+        item = _Item(_event_row(event_row), _decision_row(decision_row, event_row), tuple(effects))
         with self._cond:
             closed = self._closed
             if not closed:
@@ -202,6 +213,9 @@ class GroupCommitWriter:
                 seqs = conn.execute(stmt, [it.event for it in items]).scalars().all()
                 if rows:
                     conn.execute(decisions.insert(), rows)
+            for item in items:
+                for effect in item.effects:
+                    effect(conn)
         for item, seq in zip(items, seqs, strict=True):
             item.future.set_result(seq)
 
@@ -253,7 +267,8 @@ class ScratchWriter:
         self._bodies: dict[str, dict[str, bytes]] = {}  # tenant → event_id → sha256 of the body
         self._listeners: tuple[BatchListener, ...] = ()
 
-    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None) -> Future:
+    def submit(self, event_row: dict[str, Any], decision_row: dict[str, Any] | None,
+               effects: tuple[Effect, ...] | list[Effect] = ()) -> Future:
         tenant, event_id = event_row["tenant"], event_row["event_id"]
         future: Future = Future()
         bodies = self._bodies.setdefault(tenant, {})
