@@ -49,6 +49,7 @@ from typing import Any
 from rich.console import Console
 
 from tianwang.decision.outcomes import OUTCOMES, STOPPED
+from tianwang.ingest.holds import HELD_OUTCOMES as HELD
 from tianwang.errors import TianwangError
 from tianwang.replay import count_lines, progress_bars, replay_local
 
@@ -83,6 +84,9 @@ class Tally:
     review_by_day: Counter = field(default_factory=Counter)
     money_at_risk: Counter = field(default_factory=Counter)  # label → fen in attack apply/drawdown/payment
     money_protected: Counter = field(default_factory=Counter)  # label → fen of those stopped
+    held: dict[str, str] = field(default_factory=dict)  # event_id → label, of apply/drawdown decisions held
+    held_by_label: Counter = field(default_factory=Counter)  # (label, scene) → held
+    revised: Counter = field(default_factory=Counter)  # (label, scene) → held, then rejected by reverse notification
     seconds: float = 0.0
 
     def add(self, raw: dict, decision: dict, tz) -> None:
@@ -99,6 +103,9 @@ class Tally:
         self.label_scene_outcome[label, scene, outcome] += 1
         if outcome == "review":
             self.review_by_day[_day(decision["occurred_at"], tz)] += 1
+        if outcome in HELD and scene in ("apply", "drawdown"):
+            self.held[decision["event_id"]] = f"{label}\t{scene}"
+            self.held_by_label[label, scene] += 1
         if label == NORMAL:
             group = raw.get("group")
             if group:
@@ -163,6 +170,11 @@ def tally_log(rt: Any, log: Path, *, console: Console, stop_on_error: bool = Fal
                            label=label, total=total_lines, report=report)
     tally.seconds = summary.seconds
     tally.bad_lines = sorted(summary.bad_lines)
+    book = rt.hold_books.get("demo")
+    for event_id in (book.revised or []) if book is not None else []:
+        label, _, scene = tally.held.get(event_id, f"{UNLABELLED}\t?").partition("\t")
+        tally.revised[label, scene] += 1
+    tally.held.clear()  # sent back to the parent process: only the counts
     return tally
 
 
@@ -354,6 +366,12 @@ def figures(tally: Tally) -> dict:
         "review_per_day": {d: tally.review_by_day[d] for d in days},
         "review_per_day_mean": round(sum(tally.review_by_day.values()) / len(days), 1) if days else 0.0,
         "money": money,
+        # Held applications and drawdowns (review / verify / delay), and those a reverse trigger
+        # rejected afterwards (their ring crossed it): by label and scene.
+        "reverse_notification": {
+            f"{label}/{scene}": {"held": n, "revised_to_reject": tally.revised[label, scene]}
+            for (label, scene), n in sorted(tally.held_by_label.items())
+        },
     }
 
 

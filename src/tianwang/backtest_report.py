@@ -16,6 +16,10 @@ def _yuan(x: float) -> str:
     return f"¥{x:,.2f}"
 
 
+def _held(x: dict | None) -> str:
+    return "—" if not x else f"{x['revised_to_reject']:,} of {x['held']:,}"
+
+
 def print_report(result: dict, console: Console) -> None:
     runs = result["policies"]
     roles = list(runs)
@@ -94,6 +98,13 @@ def print_report(result: dict, console: Console) -> None:
         t.add_row(f"  {lb}", *(f"{_yuan(runs[r]['money']['by_type_yuan'].get(lb, {}).get('protected', 0))} "
                                f"of {_yuan(f['at_risk'])}" for r in roles))
     console.print(t)
+
+    rows = sorted({k for r in roles for k in runs[r].get("reverse_notification", {})})
+    if rows:
+        t = Table("label / scene", *heads, title="held (review / verify / delay), then rejected by reverse notification")
+        for k in rows:
+            t.add_row(k, *(_held(runs[r].get("reverse_notification", {}).get(k)) for r in roles))
+        console.print(t)
 
     bad = result["bad_lines"]
     if bad:

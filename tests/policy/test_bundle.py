@@ -73,6 +73,17 @@ def _broken(tmp_path: Path, rel: str, text: str) -> dict[str, str]:
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: window, scene: apply, by: device_id, window: 1h, agg: count, where: \"amont > 5\", description: d}\n", "variables/zz.yaml", "amont"),
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: network, measure: ring_sise, description: d}\n", "variables/zz.yaml: variables[0].measure", "unknown measure 'ring_sise'; did you mean 'ring_size'"),
         ("variables/zz.yaml", "variables:\n  - {name: x, kind: network, description: d}\n", "variables/zz.yaml: variables[0].measure", "is required"),
+        # reverse triggers: ring measures only, reject only, known scenes and keys, unique codes
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"amount > 5\", outcome: reject, reason: r}\n", "reverse (T)", "reads 'amount', a field variable"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"net_hops_to_blacklisted == 1\", outcome: reject, reason: r}\n", "reverse (T)", "a network variable"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_size > 4\", outcome: review, reason: r}\n", "reverse.yaml: reverse[0].outcome", "must be reject"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_size > 4\", outcome: reject, reason: r, scenes: [loan]}\n", "reverse.yaml: reverse[0].scenes", "a non-empty list of scenes"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_size > 4\", outcome: reject, reason: r, scenes: []}\n", "reverse.yaml: reverse[0].scenes", "a non-empty list"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_size > 4\", outcome: reject, reason: r, delay: 1h}\n", "reverse.yaml: reverse[0].delay", "unknown key"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_sise > 4\", outcome: reject, reason: r}\n", "reverse.yaml: reverse[0].when", "ring_sise"),
+        ("reverse.yaml", "reverse:\n  - {code: T, when: \"ring_size > 4\", outcome: reject, reason: r}\n  - {code: T, when: \"ring_size > 5\", outcome: reject, reason: r}\n", "reverse", "appears twice"),
+        ("reverse.yaml", "reverse: {code: T}\n", "reverse.yaml", "must be a list"),
+        ("reverse.yaml", "reverse:\n  - just a string\n", "reverse.yaml: reverse[0]", "must be a mapping"),
     ],
 )
 def test_a_broken_bundle_is_refused_naming_the_place(tmp_path, rel, text, where, fragment):
@@ -117,3 +128,9 @@ def test_publish_rollback_and_diff_through_the_cli(tmp_path):
 
     r = runner.invoke(main, ["policy", "rollback"], env=env)
     assert r.exit_code == 0 and "version 3 is version 1" in r.output, r.output
+
+
+def test_the_default_reverse_triggers_read_ring_measures_only(default_bundle):
+    codes = [t.code for t in default_bundle.triggers]
+    assert codes == ["RING_CONFIRMED_FRAUD", "RING_MOSTLY_REJECTED", "RING_BLACKLISTED_MEMBERS"]
+    assert set(default_bundle.trigger_plan.names) <= {n for n in default_bundle.variables.names if n.startswith("ring_")}

@@ -34,4 +34,5 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     rt = runtime(request)
     rt.metrics.state_series.set(rt.state.stats().series)
+    rt.metrics.holds_open.set(sum(len(book) for book in list(rt.hold_books.values())))
     return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

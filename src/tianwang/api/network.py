@@ -1,4 +1,5 @@
-"""The graph API: a customer's neighbourhood, the rings by risk, one ring's detail, the ring report.
+"""The graph API: a customer's neighbourhood, the rings by risk, one ring's detail, the ring
+report, and an investigator's disposition of a ring (fraud: its members' held events rejected).
 
 Every read is of the tenant's own network (`Runtime.networks[tenant]`), never another's: ring
 ids are numbered per tenant, so the same id names different rings at two lenders. The network
@@ -21,8 +22,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from tianwang.api.deps import runtime, tenant
+from fastapi.concurrency import run_in_threadpool
+
+from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.params import choice, command
+from tianwang.api.reply import reply
+from tianwang.decision.outcomes import FRAUD_TYPES
+from tianwang.ingest.notify import DISPOSITIONS, dispose_ring
 from tianwang.api.errors import ApiError
+from tianwang.api.params import int_param as _int_param
+from tianwang.api.params import one_param as _one_param
 from tianwang.errors import NotFound
 from tianwang.events import to_ms
 from tianwang.ingest.runtime import Runtime, Tenant
@@ -51,32 +60,11 @@ router = APIRouter(prefix="/v1", tags=["network"])
 
 # The customer_id an event may carry (events.EventIn's pattern): anything else cannot be a customer.
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")
-_INT = re.compile(r"[0-9]{1,9}")
 
 HOPS = (1, 4, 2)  # lowest, highest, default
 MAX_NODES = (1, 1000, 200)
 RING_LIMIT = (1, 500, 50)
 REPORT_HOURS = (1, 168, 1)
-
-
-def _one_param(request: Request, name: str) -> str | None:
-    """The query parameter's one value (None when absent; a 422 when given more than once)."""
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        raise ApiError(422, "invalid_query", f"{name}: give it once", [{"field": name, "message": "given more than once"}])
-    return values[0] if values else None
-
-
-def _int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
-    lo, hi, default = bounds
-    raw = _one_param(request, name)
-    if raw is None:
-        return default
-    message = f"must be a whole number from {lo} to {hi}"
-    if not _INT.fullmatch(raw) or not lo <= int(raw) <= hi:
-        shown = raw if len(raw) <= 20 else raw[:20] + "…"
-        raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
-    return int(raw)
 
 
 def _timestamp_param(request: Request, name: str) -> int | None:
@@ -185,3 +173,17 @@ def ring(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Respo
         return detail
 
     return _json(_read(runtime(request), who.id, view))
+
+
+@router.post("/rings/{ring_id:tw_any}/disposition", status_code=201,
+             summary="An investigator's word on a ring: fraud re-decides every held event of its members to reject")
+async def dispose(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    rid = _ring_id(ring_id)
+    fields = command(await json_body(request), required={"disposition": 16, "actor": 128},
+                     optional={"note": 2000, "fraud_type": 32})
+    choice(fields["disposition"], "disposition", DISPOSITIONS)
+    choice(fields["fraud_type"], "fraud_type", FRAUD_TYPES)
+    rt = runtime(request)
+    done = await run_in_threadpool(dispose_ring, rt, who.id, rid, disposition=fields["disposition"],
+                                   actor=fields["actor"], note=fields["note"] or "", fraud_type=fields["fraud_type"])
+    return reply(done, status_code=201)

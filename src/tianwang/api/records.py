@@ -13,7 +13,9 @@ from tianwang.api.errors import ApiError
 from tianwang.errors import NotFound
 from tianwang.events import to_ms
 from tianwang.ingest.runtime import Tenant, decision_from_row
+from tianwang.api.holds import public_hold
 from tianwang.store import decisions as decision_repo
+from tianwang.store import holds as holds_repo
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -22,9 +24,12 @@ router = APIRouter(prefix="/v1", tags=["records"])
 def get_decision(event_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
     with runtime(request).db.connect() as conn:
         row = decision_repo.get_decision(conn, tenant=who.id, event_id=event_id)
+        held = holds_repo.get(conn, tenant=who.id, event_id=event_id) if row is not None else None
     if row is None:
         raise NotFound(f"no decision for event_id {event_id!r}")
-    return reply(decision_from_row(row))
+    # `hold`: a review, verify or delay decision waits; it says whether it was released or
+    # re-decided since (reverse notification, a person's answer), by whom and why.
+    return reply({**decision_from_row(row), "hold": public_hold(held) if held is not None else None})
 
 
 @router.get("/customers/{customer_id}/timeline", summary="A customer's events and decisions, newest first")

@@ -135,7 +135,7 @@ def _parse_strategy(item: Any, where: str, variables: set[str]) -> Strategy:
     raw_rules = item.get("rules") or []
     if not isinstance(raw_rules, list):
         raise PolicyError(f"{where}.rules", "must be a list")
-    rules = tuple(_parse_rule(r, f"{where}.rules[{i}]", variables) for i, r in enumerate(raw_rules))
+    rules = tuple(parse_rule(r, f"{where}.rules[{i}]", variables) for i, r in enumerate(raw_rules))
     seen: set[str] = set()
     for i, r in enumerate(rules):
         if r.code in seen:
@@ -153,7 +153,8 @@ def _parse_band(item: Any, where: str) -> Band:
     return Band(item["min_score"], _outcome(item["outcome"], f"{where}.outcome"))
 
 
-def _parse_rule(item: Any, where: str, variables: set[str]) -> Rule:
+def parse_rule(item: Any, where: str, variables: set[str]) -> Rule:
+    """One rule (also the body of a reverse trigger); every name it reads must be a declared variable."""
     if not isinstance(item, dict):
         raise PolicyError(where, "a rule must be a mapping")
     _no_unknown(item, _RULE_KEYS, where)

@@ -2,8 +2,9 @@
 
 `Runtime.open(settings)` brings everything up in order (migrations, the PII key, the demo
 tenant, the live policy of each tenant, lists, the window state from its checkpoint plus
-the tail of the event log, each tenant's network likewise) and `close()` drains and
-checkpoints. The walk (`walk.py`) reads from it; nothing here decides anything.
+the tail of the event log, each tenant's network likewise, the held events) and starts the
+background work (policy reload, checkpoints, the sweeper that releases ended delays, the
+webhook deliveries); `close()` drains and checkpoints. The walk (`walk.py`) reads from it; nothing here decides anything.
 
 `Runtime.open(settings, scratch=True)` is the runtime of a backtest: the same walk, but
 the writer stores nothing (`ScratchWriter`) and `close()` writes no checkpoint, because
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from tianwang.config import Settings
 from tianwang.errors import PolicyError
 from tianwang.events import Hasher, from_ms
+from tianwang.ingest.holds import Hold, HoldBook
 from tianwang.ingest.metrics import Metrics
 from tianwang.lists.service import ListIndex
 from tianwang.network import Network, poison_hashes
@@ -46,11 +48,14 @@ from tianwang.state.memory import MemoryState
 from tianwang.store import audit as audit_repo
 from tianwang.store import decisions as decision_repo
 from tianwang.store import events as event_repo
+from tianwang.store import holds as holds_repo
+from tianwang.store import rings as rings_repo
 from tianwang.store import lists as list_repo
 from tianwang.store import policies as policy_repo
 from tianwang.store import tenants as tenant_repo
 from tianwang.store.db import make_engine, migrate
 from tianwang.store.schema import events as events_table
+from tianwang.store.schema import holds as holds_table
 from tianwang.store.writer import GroupCommitWriter, ScratchWriter
 from tianwang.variables.offline import backfill
 
@@ -116,6 +121,9 @@ class Runtime:
         # Tenants whose network linked an event that was then not stored: rebuilt from the log
         # before the next walk (a network has no undo; a failed commit is rare).
         self._stale_networks: set[str] = set()
+        # tenant → its held events (review, verify, delay) and the rings already flagged (ingest/notify.py)
+        self.hold_books: dict[str, HoldBook] = {}
+        self.dispatcher = None  # the webhook deliveries (ingest/webhooks.py), in a server only
         self.timezone = ZoneInfo(settings.timezone)
         self._bundles: dict[str, tuple[Bundle, int | None]] = {}
         self._tenants_by_key: dict[str, Tenant] = {}
@@ -145,17 +153,28 @@ class Runtime:
             rt.lists.load(list_repo.all_entries(conn))
         rt._restore_state()
         rt._restore_networks()
+        if not scratch:
+            rt._restore_holds()
         _tune_gc()
         rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
         rt.writer.add_listener(rt._settle)
         if background:
             rt._spawn(rt._watch_policies, "policy-watch")
             rt._spawn(rt._checkpoint_loop, "checkpoint")
+            if not scratch:
+                rt._spawn(rt._sweep_loop, "hold-sweeper")
+                from tianwang.ingest.webhooks import WebhookDispatcher
+
+                rt.dispatcher = WebhookDispatcher(rt.db, attempts=settings.webhook_attempts,
+                                                  timeout_s=settings.webhook_timeout_s, metrics=rt.metrics)
+                rt.dispatcher.start()
         return rt
 
     def close(self) -> None:
         """Drain the writer, checkpoint the state, stop background threads."""
         self._stop.set()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         self.writer.close()
         self.checkpoint()
         for t in self._threads:
@@ -377,8 +396,62 @@ class Runtime:
                     net.mark(row["payload"]["customer_id"], row["outcome"])
             self.networks[tenant_id] = net
             self._sync_blacklist(tenant_id)
+            self._restore_holds(only=tenant_id)
             self._stale_networks.discard(tenant_id)
             log.warning("tenant %s: network rebuilt from the log after a failed commit", tenant_id)
+
+    # ------------------------------------------------------------------ holds
+
+    def holds(self, tenant_id: str) -> HoldBook:
+        """The tenant's held events (an empty book for a tenant that has none yet)."""
+        book = self.hold_books.get(tenant_id)
+        if book is None:
+            net = self.networks.get(tenant_id)
+            book = self.hold_books[tenant_id] = HoldBook(clock=net.last_ts if net is not None else 0,
+                                                         keep_revised=self.scratch)
+        return book
+
+    def _restore_holds(self, only: str | None = None) -> None:
+        """The held events, flagged rings and investigators' dispositions from the records: the
+        books, and in each network the members confirmed fraud and the held events since
+        rejected (their decisions say review, verify or delay; the holds say how they ended)."""
+        with self.db.connect() as conn:
+            held = holds_repo.held(conn, tenant=only)
+            alerts = rings_repo.alerts(conn, tenant=only)
+            dispositions = rings_repo.dispositions(conn, tenant=only)
+            query = select(holds_table.c.tenant, holds_table.c.customer_id).where(holds_table.c.status == holds_repo.REJECTED)
+            if only is not None:
+                query = query.where(holds_table.c.tenant == only)
+            rejected = conn.execute(query.distinct()).all()
+        tenants = {only} if only is not None else set(self.networks) | {r["tenant"] for r in held}
+        for tenant_id in tenants:
+            net = self.networks.get(tenant_id)
+            self.hold_books[tenant_id] = HoldBook(clock=net.last_ts if net is not None else 0)
+        for row in held:
+            self.holds(row["tenant"]).add(Hold.from_row(row))
+        for row in alerts:
+            self.holds(row["tenant"]).alerted.add((row["ring_id"], row["code"]))
+        for tenant_id, customer_id in rejected:
+            self.network(tenant_id).mark(customer_id, "reject")
+        for row in dispositions:
+            net = self.network(row["tenant"])
+            for customer_id in row["members"]:
+                net.mark_fraud(customer_id, row["disposition"] == "fraud")
+
+    def _sweep_loop(self) -> None:
+        """Release the delays that ended, once a second, for tenants quiet since (ingest/notify.py)."""
+        from tianwang.ingest.notify import release_due
+
+        while not self._stop.wait(1.0):
+            for tenant_id in sorted(self.hold_books):
+                try:
+                    release_due(self, tenant_id)
+                except Exception:  # noqa: BLE001 — a database down: the next second tries again
+                    log.exception("releasing ended delays of tenant %s failed", tenant_id)
+
+    def wake_webhooks(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
 
     def _checkpoint_networks(self) -> None:
         body = {"format": self.NETWORK_FORMAT, "last_seq": self._last_seq,

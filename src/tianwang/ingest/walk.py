@@ -1,8 +1,9 @@
 """The walk every event takes, in one function that reads top to bottom.
 
 `accept` validates, dedupes, enriches, links the event into its tenant's network, computes
-variables, decides (and marks the outcome in the network), updates the online state and
-hands the event and its decision to the group-commit writer. It returns an
+variables, decides (and marks the outcome in the network), settles holds and reverse
+notification (ingest/notify.py), updates the online state and hands the event, its decision
+and the effects of step 8 to the group-commit writer. It returns an
 `Accepted` whose `wait()` (or `await`able future) gives the decision once it is durable.
 The CPU part runs under the runtime's walk lock, so every event sees exactly the events
 accepted before it, in the order they are stored (the order offline replay uses).
@@ -21,6 +22,7 @@ import orjson
 from tianwang.decision.outcomes import Outcome
 from tianwang.errors import Conflict
 from tianwang.events import EventBase, from_ms, normalise, parse_event
+from tianwang.ingest.notify import notify
 from tianwang.ingest.runtime import InFlight, Runtime, Tenant
 from tianwang.policy.bundle import Bundle
 
@@ -54,8 +56,9 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
         values, error = compute_variables(rt, tenant, bundle, record, measures)
         decision = decide(bundle, version, record, values, error, started, budget=rt.time_budget)
         mark(rt, tenant, decision)
+        effects = outbox(rt, tenant, bundle, record, measures, decision)
         update_state(rt, tenant, bundle, record)
-        future = store(rt, tenant, record, decision, body_hash, bundle)
+        future = store(rt, tenant, record, decision, body_hash, bundle, effects)
     rt.metrics.observe(decision)
     return Accepted(decision, future)
 
@@ -167,6 +170,14 @@ def mark(rt: Runtime, tenant: Tenant, decision: dict) -> None:
     rt.network(tenant.id).mark(decision["customer_id"], decision["outcome"])
 
 
+def outbox(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict, measures: dict | None,
+           decision: dict) -> list:
+    """Step 8: delays that ended are released; a ring that meets a reverse trigger re-decides its
+    members' held events (this decision too); a review, verify or delay decision is held. What
+    to store comes back as effects, committed with the event (ingest/notify.py)."""
+    return notify(rt, tenant.id, bundle, record, measures, decision)
+
+
 def _brief(result: dict) -> dict:
     return {
         "outcome": result["outcome"].label,
@@ -180,8 +191,9 @@ def update_state(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict) -> N
     bundle.streams.update(record, tenant=tenant.id, state=rt.state, token=record["event_id"])
 
 
-def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: str, bundle: Bundle) -> Future:
-    """Step 7: event + decision + values in one group-committed transaction.
+def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: str, bundle: Bundle,
+          effects: list = ()) -> Future:
+    """Step 7: event + decision + values + step 8's effects in one group-committed transaction.
 
     The writer settles the event once its batch is done (`Runtime._settle`): it leaves
     `inflight`, and if the commit failed its window entries are reverted before the next walk.
@@ -191,7 +203,7 @@ def store(rt: Runtime, tenant: Tenant, record: dict, decision: dict, body_hash: 
     entry = rt.inflight[key] = InFlight(tenant.id, body_hash, None, record, bundle)
     rt.remember(*key)
     try:
-        future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(decision))
+        future = rt.writer.submit(rt.event_row(tenant.id, record, body_hash), rt.decision_row(decision), effects)
     except BaseException:  # refused before it was queued: undo steps 9 and 4 too, nothing was stored
         rt.inflight.pop(key, None)
         rt.forget(*key)

@@ -23,7 +23,7 @@ from tianwang.network.config import NetworkConfig
 from tianwang.network.entities import linking_entities
 from tianwang.network.graph import HUB_BORN, MINUTE_MS, LinkGraph
 from tianwang.network.measures import BLACKLISTED, FRAUD, REJECTED, for_customer, unknown_customer
-from tianwang.network.rings import Rings
+from tianwang.network.rings import Rings, ring_number
 
 
 class Network:
@@ -117,6 +117,15 @@ class Network:
         c = self.graph.cust_index.get(customer_id)
         r = None if c is None else self.rings.ring_of.get(c)
         return None if r is None else self.rings.rings[r].name
+
+    def members_of(self, ring_id: str) -> list[str] | None:
+        """The customer ids of one ring (sorted), or None when there is no such ring now."""
+        number = ring_number(ring_id)
+        ring = None if number is None else self.rings.rings.get(number)
+        if ring is None:
+            return None
+        ids = self.graph.cust_ids
+        return sorted(ids[c] for c in ring.members)
 
     def ring_members(self) -> dict[str, list[str]]:
         """Every ring's id → its members' customer ids (sorted)."""

@@ -1,8 +1,9 @@
 """Policy bundles: read a folder of YAML, validate every part, compile it once.
 
 A `Bundle` is what the walk decides with: the variable set, the active and shadow
-strategy of each scene, one compiled variable plan per strategy, and the union of the
-window streams those plans read (what every event updates). Files are kept as text so a
+strategy of each scene, one compiled variable plan per strategy, the union of the
+window streams those plans read (what every event updates), and the reverse triggers
+(`reverse:`, decision/triggers.py) with the plan of the ring measures they read. Files are kept as text so a
 version can be stored, diffed and published again exactly.
 """
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from tianwang.decision.strategy import Strategy, parse_strategies
+from tianwang.decision.triggers import Trigger, check_ring_only, parse_triggers
 from tianwang.errors import PolicyError
 from tianwang.variables.compiler import Plan, compile_plan
 from tianwang.variables.streams import StreamSet
@@ -42,6 +44,8 @@ class Bundle:
     shadows: dict[str, list[Strategy]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
     streams: StreamSet | None = None
+    triggers: tuple[Trigger, ...] = ()
+    trigger_plan: Plan | None = None
 
     def strategies_for(self, scene: str) -> list[Strategy]:
         """The active strategy of a scene (if any) and its shadows."""
@@ -63,6 +67,7 @@ class Bundle:
             "rules_by_scene": {s.scene: len(s.rules) for s in self.strategies if s.mode == "active"},
             "variables_computed": len({n for p in self.plans.values() for n in p.names}),
             "streams": len(self.streams) if self.streams is not None else 0,
+            "reverse_triggers": len(self.triggers),
         }
 
 
@@ -113,11 +118,14 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
 
     declared: list[tuple[str, list]] = []
     strategy_docs: list[tuple[str, Any]] = []
+    trigger_docs: list[tuple[str, Any]] = []
     for rel, doc in docs.items():
         if rel == "policy.yaml" or doc is None:
             continue
-        if not isinstance(doc, dict) or not set(doc) <= {"variables", "strategies"}:
-            raise PolicyError(rel, "a policy file holds `variables:` and/or `strategies:` lists")
+        if not isinstance(doc, dict) or not set(doc) <= {"variables", "strategies", "reverse"}:
+            raise PolicyError(rel, "a policy file holds `variables:`, `strategies:` and/or `reverse:` lists")
+        if "reverse" in doc:
+            trigger_docs.append((rel, doc["reverse"]))
         if "variables" in doc:
             if not isinstance(doc["variables"], list):
                 raise PolicyError(rel, "`variables` must be a list")
@@ -150,6 +158,16 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
     bundle.streams = StreamSet.build(variables, {n for s in strategies for n in s.needs})
     for s in strategies:
         bundle.plans[s.name] = compile_plan(variables, s.needs, streams=bundle.streams)
+    triggers = [t for rel, items in trigger_docs for t in parse_triggers(items, source=rel, variables=names)]
+    codes = [t.code for t in triggers]
+    if len(set(codes)) != len(codes):
+        raise PolicyError("reverse", f"trigger code {next(c for c in codes if codes.count(c) > 1)} appears twice")
+    if triggers:
+        needs = {n for t in triggers for n in t.rule.condition.names | set(t.rule.reason_names)}
+        closure = variables.closure(sorted(needs))
+        check_ring_only(triggers, closure, {n: (variables[n].kind, getattr(variables[n], "measure", None)) for n in closure})
+        bundle.triggers = tuple(triggers)
+        bundle.trigger_plan = compile_plan(variables, needs)
     return bundle
 
 

@@ -1,0 +1,108 @@
+"""The held decisions of one tenant, in memory: what the walk and the sweeper act on.
+
+A decision of `review`, `verify` or `delay` leaves its event **held**: an application waits
+for a person or a step-up check, a drawdown's payout waits until its `delay_until`. The
+`HoldBook` finds a customer's held events at once (a ring's members are re-decided together)
+and the delays in the order they end. The `holds` table is the record; this is its index,
+loaded from it at start (and again when a commit failed, see Runtime.apply_reverts).
+
+The book's **clock** is event time: the latest `occurred_at` the tenant sent, moving on at
+wall speed while the tenant is quiet (`now`). A backtest, which never waits, releases delays
+by event time alone; a live server's sweeper releases them as the wall clock passes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+HELD_OUTCOMES = frozenset({"review", "verify", "delay"})
+
+
+@dataclass(slots=True)
+class Hold:
+    event_id: str
+    customer_id: str
+    scene: str
+    outcome: str
+    ts: int
+    until: int | None  # event time (ms) a delay ends; None: waits for a person
+
+    def row(self, tenant: str) -> dict[str, Any]:
+        return {"tenant": tenant, "event_id": self.event_id, "customer_id": self.customer_id, "scene": self.scene,
+                "outcome": self.outcome, "ts": self.ts, "until_ts": self.until}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Hold":
+        return cls(row["event_id"], row["customer_id"], row["scene"], row["outcome"], row["ts"], row["until_ts"])
+
+
+class HoldBook:
+    """One tenant's held events: by customer, and the delays by the time they end."""
+
+    def __init__(self, holds: Iterable[Hold] = (), *, clock: int = 0, keep_revised: bool = False):
+        # A backtest's book keeps the ids of the held events reverse notification rejected (to
+        # score them against the ground truth); a server's does not grow with them.
+        self.revised: list[str] | None = [] if keep_revised else None
+        self.by_event: dict[str, Hold] = {}
+        self.by_customer: dict[str, dict[str, Hold]] = {}
+        self._ends: list[tuple[int, str]] = []  # heap of (until, event_id); stale entries skipped
+        self.alerted: set[tuple[str, str]] = set()  # (ring id, trigger code) already told
+        self.clock = clock
+        self._clock_wall = time.monotonic()
+        for hold in holds:
+            self.add(hold)
+
+    def __len__(self) -> int:
+        return len(self.by_event)
+
+    def add(self, hold: Hold) -> None:
+        self.by_event[hold.event_id] = hold
+        self.by_customer.setdefault(hold.customer_id, {})[hold.event_id] = hold
+        if hold.until is not None:
+            heapq.heappush(self._ends, (hold.until, hold.event_id))
+
+    def remove(self, event_id: str) -> Hold | None:
+        hold = self.by_event.pop(event_id, None)
+        if hold is not None:
+            mine = self.by_customer[hold.customer_id]
+            del mine[event_id]
+            if not mine:
+                del self.by_customer[hold.customer_id]
+        return hold
+
+    def of(self, customer_id: str) -> list[Hold]:
+        """The customer's held events, oldest first."""
+        mine = self.by_customer.get(customer_id)
+        return sorted(mine.values(), key=lambda h: (h.ts, h.event_id)) if mine else []
+
+    def tick(self, ts: int) -> int:
+        """An event of this time arrived: the clock moves on to it (never back). The new clock."""
+        if ts > self.clock:
+            self.clock = ts
+            self._clock_wall = time.monotonic()
+        return self.clock
+
+    def now(self) -> int:
+        """The clock, moved on by the wall time since the latest event (the sweeper's time)."""
+        return self.clock + int((time.monotonic() - self._clock_wall) * 1000)
+
+    def next_end(self) -> int | None:
+        """When the earliest delay still held ends, or None."""
+        ends = self._ends
+        while ends and ends[0][1] not in self.by_event:
+            heapq.heappop(ends)
+        return ends[0][0] if ends else None
+
+    def ended(self, now: int) -> list[Hold]:
+        """Take out and return the delays that end at or before `now`, in the order they end."""
+        out, ends = [], self._ends
+        while ends and ends[0][0] <= now:
+            until, event_id = heapq.heappop(ends)
+            hold = self.by_event.get(event_id)
+            if hold is not None and hold.until == until:
+                self.remove(event_id)
+                out.append(hold)
+        return out
