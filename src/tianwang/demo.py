@@ -143,12 +143,41 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
         tally, generated, interrupted = _stream(console, base, key, customers=customers, seed=seed,
                                                 speed=speed, days=FOREVER_DAYS if forever else 1)
         _report(console, tally, generated, interrupted)
+        _holds_report(console, base, key)
         ok = tally.answered == generated and not tally.errors
         return 0 if ok or (interrupted and not tally.errors) else 1
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         rt.close()
+
+
+def _holds_report(console: Console, base: str, key: str) -> None:
+    """How the held decisions ended and what the lending system was told (read over the API)."""
+    import httpx
+    from collections import Counter
+
+    def every(client: httpx.Client, path: str) -> list[dict]:
+        items, after = [], 0
+        while after is not None:
+            page = client.get(path, params={"after": after, "limit": 1000}).raise_for_status().json()
+            items += page["items"]
+            after = page["next_after"]
+        return items
+
+    try:
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
+            holds, told = every(client, "/v1/holds"), every(client, "/v1/notifications")
+    except httpx.HTTPError as exc:
+        console.print(f"[red]could not read the holds[/]: {exc}")
+        return
+    ended = Counter((h["status"], (h["resolved_by"] or "").partition(":")[0]) for h in holds)
+    topics = Counter(n["topic"] for n in told)
+    console.print(f"\n[bold]Held decisions[/] (review / verify / delay, GET /v1/holds): {len(holds):,}; "
+                  f"still held {ended['held', '']:,}, released when their delay ended {ended['released', 'clock']:,}, "
+                  f"rejected by reverse notification {ended['rejected', 'reverse']:,}. "
+                  f"Notifications for the lending system (GET /v1/notifications): "
+                  + (", ".join(f"{t} {n:,}" for t, n in sorted(topics.items())) or "none"), soft_wrap=True)
 
 
 def _stream(console: Console, base: str, key: str, *, customers: int, seed: int, speed: float,

@@ -338,3 +338,28 @@ def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, ru
     assert revised["d1"]["reason"]["code"] == "RING_MOSTLY_REJECTED"
     items = api.get("/v1/notifications").json()["items"]
     assert {n["delivery"] for n in items} == {"delivered"}
+
+
+def test_a_failed_commit_of_the_tipping_event_leaves_the_holds_held_until_its_retry(api, runtime, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from tianwang.errors import StoreUnavailable
+    from tianwang.ingest.walk import accept
+
+    held_ring(api)
+    post(api, member_apply(5, 85))
+    demo = runtime.tenant_for_key(DEMO_KEY)
+
+    def down(items):
+        raise OperationalError("COMMIT", {}, Exception("disk unplugged"))
+
+    with monkeypatch.context() as m:
+        m.setattr(runtime.writer, "_commit", down)
+        with pytest.raises(StoreUnavailable):
+            accept(runtime, demo, member_apply(6, 90)).wait()
+    assert hold_of(api, "d1")["status"] == "held"  # nothing of a6 was stored, its revisions neither
+    post(api, apply_event("other", customer="someone", minute=91))  # the next walk rebuilds from the record
+    assert sorted(runtime.holds("demo").by_event) == ["d1", "d2"]
+    post(api, member_apply(6, 90))  # the retry tips the ring over again
+    assert hold_of(api, "d1")["status"] == "rejected" and hold_of(api, "d2")["status"] == "rejected"
+    assert [t for t in topics(api) if t[0] == "ring.flagged"] == [("ring.flagged", "R000001")]

@@ -34,6 +34,7 @@ def test_demo_streams_a_day_answers_every_event_and_ends(tmp_path):
     assert answered, out
     n, of = (int(g.replace(",", "")) for g in answered.groups())
     assert n == of == len(events)
+    assert re.search(r"Held decisions .*: \d+; still held \d+", out), out
     table = out[out.index("What the default policy caught"):]
     rows = {line.split()[0] for line in table.splitlines() if line.strip()}
     assert "normal" in rows

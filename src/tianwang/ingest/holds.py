@@ -1,6 +1,7 @@
 """The held decisions of one tenant, in memory: what the walk and the sweeper act on.
 
-A decision of `review`, `verify` or `delay` leaves its event **held**: an application waits
+A decision of `review`, `verify` or `delay` on a money scene (apply, drawdown, payment) leaves
+its event **held**: an application waits
 for a person or a step-up check, a drawdown's payout waits until its `delay_until`. The
 `HoldBook` finds a customer's held events at once (a ring's members are re-decided together)
 and the delays in the order they end. The `holds` table is the record; this is its index,
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 HELD_OUTCOMES = frozenset({"review", "verify", "delay"})
+# The money scenes, where a wait is a pending application, a held payout or a held purchase.
+# Elsewhere (login, bind_card …) a review or verify is a check the client answers at once.
+HELD_SCENES = frozenset({"apply", "drawdown", "payment"})
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ After an event is decided (`notify`, under the walk lock):
    its members in the trigger's scenes is **re-decided** to reject (`decision.revised`, and an
    audit record saying which trigger, which ring and which values). This event's own decision
    is re-decided the same way before it is answered;
-3. if this event's decision is review, verify or delay, it is **held**.
+3. if this event's decision is review, verify or delay on a money scene, it is **held**.
 
 An investigator's ring disposition (`dispose_ring`), a person's answer to a held event
 (`resolve_hold`) and the wall-clock sweeper (`release_due`) do the same outside the walk.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from tianwang.decision.outcomes import FRAUD_TYPES, Outcome
 from tianwang.errors import Conflict, NotFound, StoreUnavailable
 from tianwang.events import from_ms, to_ms
-from tianwang.ingest.holds import HELD_OUTCOMES, Hold, HoldBook
+from tianwang.ingest.holds import HELD_OUTCOMES, HELD_SCENES, Hold, HoldBook
 from tianwang.store import audit as audit_repo
 from tianwang.store import holds as holds_repo
 from tianwang.store import outbox as outbox_repo
@@ -57,7 +57,7 @@ def notify(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measures: dic
     effects = [released(rt, tenant, hold, now, by="clock") for hold in book.ended(now)]
     if bundle.triggers and measures is not None and measures.get("ring_id") is not None:
         effects.extend(ring_triggers(rt, tenant, bundle, record, measures, decision, book, now))
-    if decision["outcome"] in HELD_OUTCOMES:
+    if decision["outcome"] in HELD_OUTCOMES and record["scene"] in HELD_SCENES:
         until = to_ms(datetime.fromisoformat(decision["delay_until"])) if decision["delay_until"] else None
         hold = Hold(record["event_id"], record["customer_id"], record["scene"], decision["outcome"], record["ts"], until)
         book.add(hold)
