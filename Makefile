@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test bench serve clean
+.PHONY: setup demo test bench serve clean sdk sdk-test browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,12 +12,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The browser SDK (sdk/js), built into the file the server serves at /sdk/tianwang.js.
+SDK_DIR := sdk/js
+SDK_OUT := src/tianwang/static/sdk/tianwang.js
+SDK_DEPS := $(SDK_DIR)/node_modules/.tw-installed-stamp
+
+$(SDK_DEPS): $(SDK_DIR)/package.json $(wildcard $(SDK_DIR)/package-lock.json)
+	cd $(SDK_DIR) && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	touch $@
+
+$(SDK_OUT): $(SDK_DEPS) $(SDK_DIR)/build.mjs $(wildcard $(SDK_DIR)/src/*.js)
+	cd $(SDK_DIR) && node build.mjs
+
+sdk: $(SDK_OUT)
+
+sdk-test: sdk
+	cd $(SDK_DIR) && node --test test/*.test.js
+
+setup: $(STAMP) sdk
+
+# Debian's Chromium and ChromeDriver for the browser tests (tests/e2e); without them those skip and say so.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1)) || \
+	  echo "chromium could not be installed: the browser tests will skip"
 
 demo: setup
 	$(BIN)/tianwang demo
 
-test: setup
+test: setup sdk-test browser
 	$(BIN)/python -m pytest
 
 bench: setup
