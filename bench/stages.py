@@ -52,7 +52,7 @@ def main() -> None:
         t.append(time.perf_counter())
         W.dedupe(rt, DEMO, event.event_id, body_hash)
         t.append(time.perf_counter())
-        record = W.enrich(rt, event)
+        record = W.enrich(rt, DEMO, event)
         bundle, version = rt.bundle(DEMO.id)
         t.append(time.perf_counter())
         measures = W.link(rt, DEMO, record)

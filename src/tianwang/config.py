@@ -26,6 +26,7 @@ class Settings:
     policy_dir: Path | None = _setting(None, "Bundle published on first start when a tenant has no policy; default: the shipped policies/default.")
     max_body_bytes: int = _setting(256 * 1024, "Largest request body accepted (413 above).")
     max_batch: int = _setting(500, "Most events in one POST /v1/events/batch.")
+    max_beacon_bytes: int = _setting(64 * 1024, "Largest beacon POST /v1/collect takes (413 above).")
     checkpoint_every_s: float = _setting(60.0, "Seconds between checkpoints of the online window state.")
     log_level: str = _setting("info", "Log level of the server.")
     webhook_attempts: int = _setting(12, "Attempts to deliver one notification before it is marked dead.")

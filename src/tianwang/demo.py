@@ -130,7 +130,8 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
             return 1
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    console.print(f"[bold]tianwang demo[/]: server on {base} (API docs {base}/docs), data in {folder}")
+    console.print(f"[bold]tianwang demo[/]: server on {base} (API docs {base}/docs, the SDK on a demo form "
+                  f"{base}/demo/apply), data in {folder}")
     bundle, version = rt.bundle("demo")
     summary = bundle.summary()
     console.print(f"policy `{bundle.name}` version {version}: {summary['variables']} variables, "

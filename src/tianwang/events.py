@@ -355,6 +355,18 @@ class Behavior(EventBase):
     url: Text | None = None
     selector: Text | None = None
     duration_ms: Annotated[StrictInt, Field(ge=0, le=86_400_000)] | None = None
+    # The collection rule the captured event matched (collect/rules.py), set by POST /v1/collect.
+    virtual: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
+    # An input field (never its value): its length, pasted into, corrections, keystrokes.
+    pasted: StrictBool | None = None
+    length: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    corrections: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    keystrokes: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    # A behaviour summary: inter-key intervals, pointer moves and how straight they were (0-1).
+    keys_mean_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    keys_sd_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    mouse_moves: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    mouse_straightness: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 def card_number(value: str) -> str:
@@ -591,6 +603,13 @@ _DERIVED = {
     "payee_card_bin", "name_hash", "name_mask", "payee_name_hash", "payee_name_mask", "email_hash",
     "email_mask", "email_domain", "contact_phone_hashes", "contact_relations", "contact_count", "placeholders",
 }
+# What the device registry says of the event's device_id when it is one it issued (the walk's
+# enrich step, device/): how sure the match was and the device's risk signals.
+DEVICE_FIELDS = (
+    "device_known", "device_confidence", "device_automation", "device_headless", "device_emulated",
+    "device_tampered", "device_tz_mismatch", "device_customers_30d",
+)
+_DERIVED |= set(DEVICE_FIELDS)
 RECORD_FIELDS = frozenset(
     {name for model in (Register, Login, Apply, Drawdown, Payment, BindCard, ChangePhone, Repay, Inquiry, Behavior)
      for name in model.model_fields} - _REPLACED | _DERIVED

@@ -16,8 +16,8 @@ from tianwang.store.db import MIGRATIONS_DIR, VERSION_TABLE, make_engine, migrat
 from tianwang.store.schema import metadata
 
 TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log",
-          "holds", "outbox", "ring_alerts", "ring_dispositions"}
-HEAD = ["0002"]
+          "holds", "outbox", "ring_alerts", "ring_dispositions", "device_sightings"}
+HEAD = ["0003"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -1,5 +1,5 @@
 """Prometheus metrics of the walk: decisions by scene and outcome, latency, fallbacks, errors;
-held events and how they ended; webhook deliveries."""
+held events and how they ended; webhook deliveries; captured client events (POST /v1/collect)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ class Metrics:
         self.holds_ended = Counter(
             "tianwang_holds_ended", "Held events ended, by how (released, rejected) and by whom (clock, person, "
             "reverse trigger)", ["how", "by"], registry=r
+        )
+        self.collect_events = Counter(
+            "tianwang_collect_events", "Captured client events taken by POST /v1/collect, by result "
+            "(accepted, duplicate, skipped)", ["result"], registry=r
+        )
+        self.collect_refused = Counter(
+            "tianwang_collect_refused_beacons", "Beacons refused whole, by reason", ["reason"], registry=r
         )
         # Labelled children by their labels: `labels()` takes a lock and validates its
         # arguments on every call; scenes, outcomes and rule codes are few.
@@ -62,6 +69,15 @@ class Metrics:
     def hold_ended(self, how: str, by: str) -> None:
         """A held event was released or rejected; `by` is clock, person or reverse (its trigger's kind)."""
         self._child(self.holds_ended, how, by.partition(":")[0]).inc()
+
+    def collected(self, accepted: int, duplicates: int, skipped: int) -> None:
+        """One beacon's events: walked, repeats of a batch already taken, and skipped ones."""
+        for result, n in (("accepted", accepted), ("duplicate", duplicates), ("skipped", skipped)):
+            if n:
+                self._child(self.collect_events, result).inc(n)
+
+    def beacon_refused(self, reason: str) -> None:
+        self._child(self.collect_refused, reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

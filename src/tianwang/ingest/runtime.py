@@ -47,6 +47,7 @@ from tianwang.state.base import StateError
 from tianwang.state.memory import MemoryState
 from tianwang.store import audit as audit_repo
 from tianwang.store import decisions as decision_repo
+from tianwang.store import devices as device_repo
 from tianwang.store import events as event_repo
 from tianwang.store import holds as holds_repo
 from tianwang.store import rings as rings_repo
@@ -124,6 +125,8 @@ class Runtime:
         # tenant → its held events (review, verify, delay) and the rings already flagged (ingest/notify.py)
         self.hold_books: dict[str, HoldBook] = {}
         self.dispatcher = None  # the webhook deliveries (ingest/webhooks.py), in a server only
+        # tenant → its device registry (device/), rebuilt from the stored sightings on start
+        self.device_registries: dict[str, Any] = {}
         self.timezone = ZoneInfo(settings.timezone)
         self._bundles: dict[str, tuple[Bundle, int | None]] = {}
         self._tenants_by_key: dict[str, Tenant] = {}
@@ -145,6 +148,8 @@ class Runtime:
         rt.db = make_engine(settings.db, settings.data_dir)
         migrate(rt.db)
         rt.hasher = Hasher(rt._pii_key())
+        # The key device tokens are signed with: derived from the PII key, so one secret to keep.
+        rt._device_root = hashlib.sha256(b"tianwang device token\0" + rt._pii_key()).digest()
         rt._poison = frozenset(poison_hashes(rt.hasher))
         rt._ensure_demo_tenant()
         rt.reload_tenants()
@@ -155,6 +160,7 @@ class Runtime:
         rt._restore_networks()
         if not scratch:
             rt._restore_holds()
+            rt._restore_devices()
         _tune_gc()
         rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
         rt.writer.add_listener(rt._settle)
@@ -211,6 +217,16 @@ class Runtime:
             rows = tenant_repo.list_tenants(conn)
         self._tenants_by_key = {r["api_key_hash"]: Tenant(r["id"], r["name"]) for r in rows}
         self._tenants_loaded_at = time.monotonic()
+
+    def tenant_by_id(self, tenant_id: str) -> Tenant | None:
+        """A tenant by its id (the public `site` of the SDK's beacons), or None."""
+        for t in self._tenants_by_key.values():
+            if t.id == tenant_id:
+                return t
+        if time.monotonic() - self._tenants_loaded_at > 1.0:
+            self.reload_tenants()
+            return next((t for t in self._tenants_by_key.values() if t.id == tenant_id), None)
+        return None
 
     def tenant_for_key(self, api_key: str) -> Tenant | None:
         found = self._tenants_by_key.get(hash_key(api_key))
@@ -448,6 +464,57 @@ class Runtime:
                     release_due(self, tenant_id)
                 except Exception:  # noqa: BLE001 — a database down: the next second tries again
                     log.exception("releasing ended delays of tenant %s failed", tenant_id)
+
+    # ------------------------------------------------------------------ devices
+
+    def devices(self, tenant_id: str):
+        """The tenant's device registry (empty for a tenant that has none yet)."""
+        from tianwang.device.registry import DeviceRegistry
+
+        reg = self.device_registries.get(tenant_id)
+        if reg is None:
+            key = hashlib.sha256(self._device_root + tenant_id.encode()).digest()
+            reg = self.device_registries[tenant_id] = DeviceRegistry(key)
+        return reg
+
+    def resolve_device(self, tenant_id: str, attrs: dict, *, token: str | None, ip: str | None, ts: int,
+                       customer_id: str | None, header_order: str | None) -> tuple[dict[str, Any], Any]:
+        """Resolve an attribute set to a device (under the walk lock: call it holding it, with the
+        write of its sighting next in the writer's queue, so the sightings are stored in the order
+        they were resolved — the order a restart replays them in, which gives the same ids).
+        Returns the answer for the SDK and the effect that stores the sighting."""
+        with self.walk_lock:
+            res = self.devices(tenant_id).resolve(attrs, token=token, ip=ip, ts=ts, customer_id=customer_id,
+                                                  header_order=header_order, expected_timezone=self.settings.timezone)
+        row = {"tenant": tenant_id, "ts": ts, "attrs": attrs, "token": token, "ip": ip, "customer_id": customer_id,
+               "header_order": header_order, "device_id": res.device_id}
+        answer = {"device_id": res.device_id, "token": res.token, "confidence": res.confidence, "how": res.how}
+        return answer, (lambda conn: device_repo.add_sighting(conn, row))
+
+    def device_of_token(self, tenant_id: str, token: str | None) -> dict[str, Any] | None:
+        """The device a valid token names (no attributes sent), or None."""
+        with self.walk_lock:
+            device_id = self.devices(tenant_id).device_for_token(token)
+        return None if device_id is None else {"device_id": device_id, "token": token, "confidence": None, "how": "token"}
+
+    def device_fields(self, tenant_id: str, device_id: str, record: dict) -> dict[str, Any] | None:
+        """The record's `device_*` fields from the registry (None for a device it never issued)."""
+        reg = self.device_registries.get(tenant_id)
+        return None if reg is None else reg.fields_for(device_id, ts=record["ts"], customer_id=record["customer_id"])
+
+    def _restore_devices(self) -> None:
+        """Replay every stored sighting through a fresh registry per tenant, in the order stored."""
+        started, n, moved = time.perf_counter(), 0, 0
+        for row in device_repo.iter_sightings(self.db):
+            res = self.devices(row["tenant"]).resolve(row["attrs"], token=row["token"], ip=row["ip"], ts=row["ts"],
+                                                      customer_id=row["customer_id"], header_order=row["header_order"],
+                                                      expected_timezone=self.settings.timezone)
+            moved += res.device_id != row["device_id"]
+            n += 1
+        if n:
+            log.info("devices restored: %d sightings replayed in %.1fs", n, time.perf_counter() - started)
+        if moved:
+            log.warning("devices: %d of %d sightings resolved to another device than when stored", moved, n)
 
     def wake_webhooks(self) -> None:
         if self.dispatcher is not None:

@@ -40,8 +40,9 @@ class Accepted:
         return self.decision
 
 
-def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
-    """One event in, one decision out (durable once `wait()` returns)."""
+def accept(rt: Runtime, tenant: Tenant, raw: Any, *, effects: tuple = ()) -> Accepted:
+    """One event in, one decision out (durable once `wait()` returns). `effects`: more writes to
+    commit with the event (e.g. the device sighting of a beacon, collect/service.py)."""
     event = validate(raw)
     body_hash = fingerprint(raw)
     with rt.walk_lock:
@@ -50,13 +51,13 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any) -> Accepted:
         if repeat is not None:
             return repeat
         started = time.perf_counter()
-        record = enrich(rt, event)
+        record = enrich(rt, tenant, event)
         measures = link(rt, tenant, record)
         bundle, version = rt.bundle(tenant.id)
         values, error = compute_variables(rt, tenant, bundle, record, measures)
         decision = decide(bundle, version, record, values, error, started, budget=rt.time_budget)
         mark(rt, tenant, decision)
-        effects = outbox(rt, tenant, bundle, record, measures, decision)
+        effects = [*outbox(rt, tenant, bundle, record, measures, decision), *effects]
         update_state(rt, tenant, bundle, record)
         future = store(rt, tenant, record, decision, body_hash, bundle, effects)
     rt.metrics.observe(decision)
@@ -90,9 +91,17 @@ def dedupe(rt: Runtime, tenant: Tenant, event_id: str, body_hash: str) -> Accept
     return Accepted({**decision, "duplicate": True})
 
 
-def enrich(rt: Runtime, event: EventBase) -> dict[str, Any]:
-    """Step 3: the flat record every later stage reads: PII hashed, derived fields added."""
-    return normalise(event, hasher=rt.hasher, tz=rt.timezone)
+def enrich(rt: Runtime, tenant: Tenant, event: EventBase) -> dict[str, Any]:
+    """Step 3: the flat record every later stage reads: PII hashed, derived fields added, and
+    when its device_id is one the device registry issued, what the registry says of it
+    (`device_*`: the match's confidence, automation, emulation, tampering, customers on it)."""
+    record = normalise(event, hasher=rt.hasher, tz=rt.timezone)
+    device_id = record.get("device_id")
+    if device_id is not None and device_id[:1] == "D":
+        fields = rt.device_fields(tenant.id, device_id, record)
+        if fields:
+            record.update(fields)
+    return record
 
 
 def link(rt: Runtime, tenant: Tenant, record: dict) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@
 A `Bundle` is what the walk decides with: the variable set, the active and shadow
 strategy of each scene, one compiled variable plan per strategy, the union of the
 window streams those plans read (what every event updates), and the reverse triggers
-(`reverse:`, decision/triggers.py) with the plan of the ring measures they read. Files are kept as text so a
+(`reverse:`, decision/triggers.py) with the plan of the ring measures they read, and the
+collection rules (`collect:`, collect/rules.py) that name captured client events. Files are kept as text so a
 version can be stored, diffed and published again exactly.
 """
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from tianwang.collect.rules import CollectRule, parse_rules
 from tianwang.decision.strategy import Strategy, parse_strategies
 from tianwang.decision.triggers import Trigger, check_ring_only, parse_triggers
 from tianwang.errors import PolicyError
@@ -46,6 +48,7 @@ class Bundle:
     streams: StreamSet | None = None
     triggers: tuple[Trigger, ...] = ()
     trigger_plan: Plan | None = None
+    collect_rules: tuple[CollectRule, ...] = ()
 
     def strategies_for(self, scene: str) -> list[Strategy]:
         """The active strategy of a scene (if any) and its shadows."""
@@ -68,6 +71,7 @@ class Bundle:
             "variables_computed": len({n for p in self.plans.values() for n in p.names}),
             "streams": len(self.streams) if self.streams is not None else 0,
             "reverse_triggers": len(self.triggers),
+            "collect_rules": len(self.collect_rules),
         }
 
 
@@ -119,11 +123,14 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
     declared: list[tuple[str, list]] = []
     strategy_docs: list[tuple[str, Any]] = []
     trigger_docs: list[tuple[str, Any]] = []
+    collect_rules: list[CollectRule] = []
     for rel, doc in docs.items():
         if rel == "policy.yaml" or doc is None:
             continue
-        if not isinstance(doc, dict) or not set(doc) <= {"variables", "strategies", "reverse"}:
-            raise PolicyError(rel, "a policy file holds `variables:`, `strategies:` and/or `reverse:` lists")
+        if not isinstance(doc, dict) or not set(doc) <= {"variables", "strategies", "reverse", "collect"}:
+            raise PolicyError(rel, "a policy file holds `variables:`, `strategies:`, `reverse:` and/or `collect:` lists")
+        if "collect" in doc:
+            collect_rules.extend(parse_rules(doc["collect"], source=rel))
         if "reverse" in doc:
             trigger_docs.append((rel, doc["reverse"]))
         if "variables" in doc:
@@ -143,6 +150,12 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
         strategies.extend(parse_strategies(items, source=rel, variables=names))
 
     bundle = Bundle(name, str(head.get("description", "")), tz, files, checksum(files), variables, strategies)
+    names_seen: set[str] = set()
+    for rule in collect_rules:
+        if rule.name in names_seen:
+            raise PolicyError(f"collect: {rule.name}", "two collection rules have this name")
+        names_seen.add(rule.name)
+    bundle.collect_rules = tuple(collect_rules)
     seen: set[str] = set()
     for s in strategies:
         if s.name in seen:

@@ -264,3 +264,21 @@ ring_dispositions = Table(
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
     Index("ix_ring_dispositions_tenant_id", "tenant", "id"),
 )
+
+device_sightings = Table(
+    "device_sightings",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    # What the SDK sent: the raw attribute set (normalised) and the token, with the sender's IP.
+    Column("attrs", Json(), nullable=False),
+    Column("token", String(256), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("customer_id", String(128), nullable=True),
+    Column("header_order", String(512), nullable=True),
+    # What it resolved to (the registry replays the sightings in id order on start).
+    Column("device_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Index("ix_device_sightings_tenant_id", "tenant", "id"),
+)
