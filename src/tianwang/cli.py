@@ -253,6 +253,20 @@ def publish(folder: Path, note: str, actor: str, tenant: str, data_dir, db) -> N
         version, bundle = _or_exit(lambda: versions.publish_folder(conn, tenant=tenant, folder=folder, actor=actor, note=note))
     console.print(f"[green]published[/] {bundle.name} as version {version} for tenant {tenant}")
     _print_summary(bundle.summary())
+    _print_collect_matches(engine, tenant, bundle)
+
+
+def _print_collect_matches(engine, tenant: str, bundle) -> None:
+    """What each collection rule would have matched among the tenant's stored captured events."""
+    from tianwang.collect.preview import count_matches
+
+    if not bundle.collect_rules:
+        return
+    counts, scanned = count_matches(engine, tenant, list(bundle.collect_rules))
+    console.print(f"collection rules against the {scanned:,} captured events stored in the last 7 days:")
+    for rule, count in zip(bundle.collect_rules, counts):
+        shown = f"{count['matched']:,}" if count["matched"] else "[yellow]none[/]"
+        console.print(f"  {rule.name:28} {shown}")
 
 
 @policy.command()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from tianwang.collect.rules import parse_rules
+from tianwang.collect.rules import CollectRule, parse_rules
 from tianwang.collect.selectors import parse_path
 from tianwang.errors import PolicyError
 from tianwang.store.schema import events
@@ -35,11 +35,23 @@ def preview(rt: Runtime, tenant: str, items: list[Any], *, days: int = 7) -> dic
             out.append({"index": i, "name": item.get("name") if isinstance(item, dict) else None,
                         "valid": False, "error": str(exc).replace("preview: collect[0]", f"collect[{i}]")})
             continue
-        rules.append((i, rule))
-        out.append({"index": i, "name": rule.name, "valid": True, "matched": 0, "examples": []})
+        rules.append(rule)
+        out.append({"index": i, "name": rule.name, "valid": True})
+    counts, scanned = count_matches(rt.db, tenant, rules, days=days)
+    valid = iter(counts)
+    for verdict in out:
+        if verdict["valid"]:
+            verdict.update(next(valid))
+    return {"days": days, "scanned": scanned, "rules": out}
+
+
+def count_matches(engine: Engine, tenant: str, rules: list[CollectRule], *, days: int = 7) -> tuple[list[dict], int]:
+    """For each rule, {matched, examples, scanned[, warning]} over the tenant's stored captured
+    events of the last `days` days (the newest `MAX_SCANNED`); and how many were scanned."""
+    counts = [{"matched": 0, "examples": []} for _ in rules]
     scanned = 0
     if rules:
-        with rt.db.connect() as conn:
+        with engine.connect() as conn:
             last = conn.execute(select(func.max(events.c.ts)).where(events.c.tenant == tenant,
                                                                      events.c.scene == "behavior")).scalar()
             if last is not None:
@@ -49,17 +61,15 @@ def preview(rt: Runtime, tenant: str, items: list[Any], *, days: int = 7) -> dic
                 for event_id, payload in conn.execute(query):
                     scanned += 1
                     path = parse_path(payload["selector"]) if payload.get("selector") else None
-                    for i, rule in rules:
+                    for rule, count in zip(rules, counts):
                         if rule.matches(payload.get("event_type"), payload.get("url"), path):
-                            verdict = out[i]
-                            verdict["matched"] += 1
-                            if len(verdict["examples"]) < EXAMPLES:
-                                verdict["examples"].append({"event_id": event_id, "url": payload.get("url"),
-                                                            "selector": payload.get("selector")})
-    for verdict in out:
-        if verdict.get("valid"):
-            verdict["scanned"] = scanned
-            if verdict["matched"] == 0:
-                verdict["warning"] = (f"matched none of the {scanned:,} captured events of the last {days} days: "
-                                      "check the type, the url pattern and the selector")
-    return {"days": days, "scanned": scanned, "rules": out}
+                            count["matched"] += 1
+                            if len(count["examples"]) < EXAMPLES:
+                                count["examples"].append({"event_id": event_id, "url": payload.get("url"),
+                                                          "selector": payload.get("selector")})
+    for count in counts:
+        count["scanned"] = scanned
+        if count["matched"] == 0:
+            count["warning"] = (f"matched none of the {scanned:,} captured events of the last {days} days: "
+                                "check the type, the url pattern and the selector")
+    return counts, scanned
