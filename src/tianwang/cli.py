@@ -372,6 +372,45 @@ def create_tenant(tenant_id: str, name: str, data_dir, db) -> None:
     click.echo(key)
 
 
+@main.group()
+def users() -> None:
+    """People who use the console, each with a role (analyst, investigator, admin)."""
+
+
+@users.command(name="create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["analyst", "investigator", "admin"]), required=True)
+@click.option("--tenant", default="demo", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@data_dir_opt
+@db_opt
+def create_user(username: str, role: str, tenant: str, password_stdin: bool, data_dir, db) -> None:
+    """Add a console user (the password is asked for, never printed or stored in clear)."""
+    import re
+    import sys
+
+    from tianwang.console.auth import hash_password, password_problem
+    from tianwang.store import audit as audit_repo
+    from tianwang.store import tenants as tenant_repo
+    from tianwang.store import users as user_repo
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", username):
+        raise click.BadParameter("letters, digits and . _ -", param_hint="USERNAME")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    if (problem := password_problem(password)) is not None:
+        raise click.BadParameter(problem, param_hint="password")
+    engine = _engine(data_dir, db)
+    with engine.begin() as conn:
+        if tenant_repo.get_tenant(conn, id=tenant) is None:
+            raise click.ClickException(f"no tenant {tenant!r}")
+        _or_exit(lambda: user_repo.create_user(conn, tenant=tenant, username=username,
+                                               password_hash=hash_password(password), role=role))
+        audit_repo.append_audit(conn, tenant=tenant, actor="cli", action="users.add", target=f"user:{username}",
+                                detail={"role": role})
+    click.echo(f"user {username} ({role}) added to tenant {tenant}", err=True)
+
+
 @tenants.command(name="webhook")
 @click.argument("tenant_id")
 @click.argument("url", required=False)

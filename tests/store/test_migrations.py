@@ -16,8 +16,9 @@ from tianwang.store.db import MIGRATIONS_DIR, VERSION_TABLE, make_engine, migrat
 from tianwang.store.schema import metadata
 
 TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log",
-          "holds", "outbox", "ring_alerts", "ring_dispositions", "device_sightings"}
-HEAD = ["0003"]
+          "holds", "outbox", "ring_alerts", "ring_dispositions", "device_sightings",
+          "users", "cases", "alerts", "case_notes", "labels"}
+HEAD = ["0004"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

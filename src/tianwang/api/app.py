@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tianwang.api import collect, errors, events, health, holds, lists, network, records
+from tianwang.console import api as console_api
 from tianwang.config import Settings
 from tianwang.events import EventIn
 from tianwang.ingest.runtime import Runtime
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    for module in (events, collect, records, holds, network, lists, health):
+    for module in (events, collect, records, holds, network, lists, health, console_api):
         app.include_router(module.router)
     _document_event_schema(app)
     return app

@@ -148,6 +148,10 @@ class Runtime:
         rt.db = make_engine(settings.db, settings.data_dir)
         migrate(rt.db)
         rt.hasher = Hasher(rt._pii_key())
+        rt.console_key = rt._console_key()
+        from tianwang.console.auth import Throttle
+
+        rt.signin_throttle = Throttle()
         # The key device tokens are signed with: derived from the PII key, so one secret to keep.
         rt._device_root = hashlib.sha256(b"tianwang device token\0" + rt._pii_key()).digest()
         rt._poison = frozenset(poison_hashes(rt.hasher))
@@ -200,6 +204,15 @@ class Runtime:
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def _console_key(self) -> bytes:
+        """The key console sessions are signed with (a file in the data folder, made on first start:
+        every process of one deployment shares it; deleting it signs everyone out)."""
+        path = self.settings.data_dir / "console.key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return bytes.fromhex(path.read_text().strip())
 
     def _ensure_demo_tenant(self) -> None:
         with self.db.begin() as conn:

@@ -282,3 +282,86 @@ device_sightings = Table(
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
     Index("ix_device_sightings_tenant_id", "tenant", "id"),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("username", String(64), nullable=False),
+    # scrypt: "scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>"
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),  # analyst | investigator | admin
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "username", name="uq_users_tenant_username"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    # What the case is about: a customer, or a ring (its alerts' customers are its members).
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # open → investigating → closed
+    Column("owner", String(64), nullable=True),
+    Column("disposition", String(16), nullable=True),  # fraud | not_fraud
+    Column("fraud_type", String(32), nullable=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("alerts", Integer, nullable=False, default=0),
+    Column("first_ts", BigInteger, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Index("ix_cases_tenant_status_priority", "tenant", "status", "priority", "id"),
+    Index("ix_cases_tenant_subject", "tenant", "subject_kind", "subject_id", "status"),
+    Index("ix_cases_tenant_owner_status", "tenant", "owner", "status"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # decision | ring
+    # The event decided review (kind decision) or the ring flagged (kind ring), once each.
+    Column("source", String(160), nullable=False),
+    Column("customer_id", String(128), nullable=True),
+    Column("ring_id", String(32), nullable=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("score", Integer, nullable=False, default=0),
+    Column("reason", String(512), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "kind", "source", name="uq_alerts_source"),
+    Index("ix_alerts_tenant_case", "tenant", "case_id"),
+)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("case_id", BigInteger, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # note | evidence | status | intervention
+    Column("text", String(4000), nullable=False),
+    Column("data", Json(), nullable=True),
+    Column("at", UTCDateTime(), nullable=False, default=utcnow),
+    Index("ix_case_notes_tenant_case", "tenant", "case_id", "id"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("label", String(32), nullable=False),  # a fraud type, or normal
+    Column("source", String(128), nullable=False),  # case:<id>
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "event_id", name="uq_labels_tenant_event"),
+)
