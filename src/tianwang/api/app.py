@@ -8,6 +8,9 @@ from fastapi import FastAPI
 
 from tianwang.api import collect, errors, events, health, holds, lists, network, records
 from tianwang.console import api as console_api
+from tianwang.console import pages as console_pages
+from tianwang.console import policy_api as console_policy
+from tianwang.console import read_api as console_read
 from tianwang.config import Settings
 from tianwang.events import EventIn
 from tianwang.ingest.runtime import Runtime
@@ -40,7 +43,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    for module in (events, collect, records, holds, network, lists, health, console_api):
+    for module in (events, collect, records, holds, network, lists, health, console_api, console_read,
+                   console_policy, console_pages):
         app.include_router(module.router)
     _document_event_schema(app)
     return app

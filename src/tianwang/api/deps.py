@@ -26,9 +26,10 @@ def tenant(request: Request) -> Tenant:
     return found
 
 
-async def json_body(request: Request) -> Any:
-    """The request body as JSON, refusing oversized (413) and malformed (400) bodies."""
-    limit = runtime(request).settings.max_body_bytes
+async def json_body(request: Request, *, limit: int | None = None) -> Any:
+    """The request body as JSON, refusing oversized (413) and malformed (400) bodies
+    (`limit`: bytes, default the setting `max_body_bytes`)."""
+    limit = limit or runtime(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "too_large", f"body over {limit} bytes")
