@@ -139,6 +139,9 @@ decisions = Table(
     UniqueConstraint("tenant", "event_id", name="uq_decisions_tenant_event_id"),
     Index("ix_decisions_tenant_customer_ts", "tenant", "customer_id", "ts"),
     Index("ix_decisions_tenant_outcome_ts", "tenant", "outcome", "ts"),
+    # The console's live stream: a tenant's decisions by seq (newest, or after the last seen).
+    Index("ix_decisions_tenant_seq", "tenant", "seq"),
+    Index("ix_decisions_tenant_outcome_seq", "tenant", "outcome", "seq"),
     sqlite_autoincrement=True,
 )
 
