@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from tianwang.api import collect, errors, events, health, holds, lists, network, records
 from tianwang.console import api as console_api
+from tianwang.console import cases_api as console_cases
 from tianwang.console import pages as console_pages
 from tianwang.console import policy_api as console_policy
 from tianwang.console import read_api as console_read
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     errors.install(app)
     for module in (events, collect, records, holds, network, lists, health, console_api, console_read,
-                   console_policy, console_pages):
+                   console_policy, console_cases, console_pages):
         app.include_router(module.router)
     _document_event_schema(app)
     return app

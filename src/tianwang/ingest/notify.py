@@ -8,7 +8,8 @@ After an event is decided (`notify`, under the walk lock):
    its members in the trigger's scenes is **re-decided** to reject (`decision.revised`, and an
    audit record saying which trigger, which ring and which values). This event's own decision
    is re-decided the same way before it is answered;
-3. if this event's decision is review, verify or delay on a money scene, it is **held**.
+3. if this event's decision is review, verify or delay on a money scene, it is **held**;
+4. a review, and a ring flagged, raise an **alert** in the open case of its subject (cases/).
 
 An investigator's ring disposition (`dispose_ring`), a person's answer to a held event
 (`resolve_hold`) and the wall-clock sweeper (`release_due`) do the same outside the walk.
@@ -24,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
+from tianwang.cases.alerts import alerts_for, ring_alert
 from tianwang.decision.outcomes import FRAUD_TYPES, Outcome
 from tianwang.errors import Conflict, NotFound, StoreUnavailable
 from tianwang.events import from_ms, to_ms
@@ -63,6 +65,8 @@ def notify(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measures: dic
         book.add(hold)
         row = hold.row(tenant)
         effects.append(lambda conn: holds_repo.add(conn, row))
+    # A review (still one after the triggers) is work for a person: an alert in its subject's case.
+    effects.extend(alerts_for(rt, tenant, record, decision, measures.get("ring_id") if measures else None))
     return effects
 
 
@@ -84,7 +88,9 @@ def ring_triggers(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measur
     for trigger in fired:
         if (ring_id, trigger.code) not in book.alerted:
             book.alerted.add((ring_id, trigger.code))
-            effects.append(flagged(tenant, ring_id, trigger.code, trigger.explain(values), members, record, values))
+            explained = trigger.explain(values)
+            effects.append(flagged(tenant, ring_id, trigger.code, explained, members, record, values))
+            effects.extend(ring_alert(rt, tenant, ring_id, trigger.code, explained["text"], members, record["ts"]))
     first = fired[0]
     reason = {**first.explain(values), "reverse": True}
     if decision["scene"] in first.scenes:  # this decision: the trigger is one of its reasons
