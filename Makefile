@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test bench serve clean sdk sdk-test browser
+.PHONY: setup demo test bench serve clean sdk sdk-test browser console console-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,7 +29,24 @@ sdk: $(SDK_OUT)
 sdk-test: sdk
 	cd $(SDK_DIR) && node --test test/*.test.js
 
-setup: $(STAMP) sdk
+# The analysts' console (console/web), built into the files the server serves at /console.
+CONSOLE_DIR := console/web
+CONSOLE_OUT := src/tianwang/static/console/app.js
+CONSOLE_DEPS := $(CONSOLE_DIR)/node_modules/.tw-installed-stamp
+
+$(CONSOLE_DEPS): $(CONSOLE_DIR)/package.json $(wildcard $(CONSOLE_DIR)/package-lock.json)
+	cd $(CONSOLE_DIR) && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	touch $@
+
+$(CONSOLE_OUT): $(CONSOLE_DEPS) $(CONSOLE_DIR)/build.mjs $(shell find $(CONSOLE_DIR)/src -type f 2>/dev/null)
+	cd $(CONSOLE_DIR) && node build.mjs
+
+console: $(CONSOLE_OUT)
+
+console-test: console
+	cd $(CONSOLE_DIR) && node --test test/*.test.js
+
+setup: $(STAMP) sdk console
 
 # Debian's Chromium and ChromeDriver for the browser tests (tests/e2e); without them those skip and say so.
 browser:
@@ -41,7 +58,7 @@ browser:
 demo: setup
 	$(BIN)/tianwang demo
 
-test: setup sdk-test browser
+test: setup sdk-test console-test browser
 	$(BIN)/python -m pytest
 
 bench: setup
