@@ -132,3 +132,12 @@ test('a 403 shows "your role may not do this"', async () => {
   assert.ok(toasts.some((t) => t.includes('Your role may not do this')), toasts.join('|'));
   page.el.remove();
 });
+
+test('leaving a case page opens no dialog (the router calls a page\'s dispose() on the way out)', async () => {
+  const server = fakeServer({ 'GET /cases/12': DETAIL });
+  const page = mount(casePage(await pageCtx(server), parseHash('#/cases/12')));
+  await page.ready;
+  if (typeof page.dispose === 'function') page.dispose();
+  assert.equal(page.el.ownerDocument.querySelector('[data-testid="confirm-dialog"]'), null);
+  assert.equal(server.calls.filter((c) => c.method === 'POST').length, 0);
+});

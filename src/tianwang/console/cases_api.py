@@ -53,6 +53,10 @@ async def _do(fn, *args, **kwargs) -> Any:
         raise ApiError(422, "invalid_body", str(exc)) from None
 
 
+def _iso(ms: int) -> str:
+    return from_ms(ms).isoformat().replace("+00:00", "Z")
+
+
 def _case_id(raw: str) -> int:
     if not raw.isdigit() or not 0 < len(raw) <= 18:
         raise ApiError(422, "invalid_query", "case_id: a case number")
@@ -78,7 +82,13 @@ def queue(request: Request, user: User = Depends(require("console:read"))) -> Re
 
 @router.get("/{case_id}", summary="A case: its alerts, notes, customers, held events and ring")
 def case(case_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
-    return reply(plain(service.case_detail(runtime(request), user.tenant, _case_id(case_id))))
+    detail = service.case_detail(runtime(request), user.tenant, _case_id(case_id))
+    detail["held"] = [{"event_id": h["event_id"], "customer_id": h["customer_id"], "scene": h["scene"],
+                       "held_outcome": h["outcome"], "occurred_at": _iso(h["ts"]),
+                       "delay_until": _iso(h["until"]) if h["until"] is not None else None} for h in detail["held"]]
+    if detail["ring"] is not None:
+        detail["ring"] = {"id": detail["ring"]["ring_id"], "members": detail["ring"]["members"] or []}
+    return reply(plain(detail))
 
 
 @router.post("/{case_id}/assign", summary="Give the case to an investigator (or to nobody)")

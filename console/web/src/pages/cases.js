@@ -123,7 +123,7 @@ export function casePage(ctx, route) {
         onclick: () => act('status', { status: st.value }, `Status set to ${st.value}`).catch(() => {}) }, 'Set status')));
       if (!closed) {
         actions.push(h('button', { type: 'button', class: 'danger', 'data-testid': 'case-dispose',
-          onclick: () => dispose() }, 'Dispose…'));
+          onclick: () => disposeCase() }, 'Dispose…'));
       }
     }
 
@@ -188,7 +188,7 @@ export function casePage(ctx, route) {
       section('Notes', notes, noteForm));
   }
 
-  async function dispose() {
+  async function disposeCase() {
     const values = await confirmDialog({
       title: `Dispose case #${id}`,
       message: 'Closing the case labels its events; fraud rejects the held applications and drawdowns.',
@@ -206,6 +206,7 @@ export function casePage(ctx, route) {
   }
 
   const ready = load();
-  return { el, ready, dispose };
+  // Not `dispose`: the router calls a page's dispose() when it leaves it.
+  return { el, ready, disposeCase };
 }
 
