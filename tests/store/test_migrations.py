@@ -17,8 +17,8 @@ from tianwang.store.schema import metadata
 
 TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log",
           "holds", "outbox", "ring_alerts", "ring_dispositions", "device_sightings",
-          "users", "cases", "alerts", "case_notes", "labels"}
-HEAD = ["0005"]
+          "users", "cases", "alerts", "case_notes", "labels", "interventions"}
+HEAD = ["0006"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

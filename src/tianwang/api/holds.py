@@ -1,5 +1,6 @@
 """Held events and notifications over HTTP: a person's answer to a held event, the holds of a
-tenant, and the notifications the webhook delivers (for a lending system that polls instead)."""
+tenant, the notifications the webhook delivers (for a lending system that polls instead), and
+the interventions (calls, SMS, pop-ups) with the call centre's answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from tianwang.api.deps import json_body, runtime, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param, one_param
-from tianwang.api.reply import reply
+from tianwang.api.reply import plain, reply
 from tianwang.ingest.notify import iso, resolve_hold
 from tianwang.ingest.runtime import Tenant
 from tianwang.store import holds as holds_repo
@@ -75,3 +76,40 @@ def notifications(request: Request, who: Tenant = Depends(tenant)) -> Response:
     items = [{"id": r["id"], "topic": r["topic"], "created_at": r["created_at"].isoformat().replace("+00:00", "Z"),
               "delivery": r["status"], "attempts": r["attempts"], "data": r["payload"]} for r in rows]
     return reply({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
+
+
+@router.get("/interventions", summary="Intervention tasks of a customer or an event (calls, SMS, pop-ups) and their outcomes")
+def interventions(request: Request, who: Tenant = Depends(tenant)) -> Response:
+    from tianwang.store import interventions as iv_repo
+
+    customer_id, event_id = one_param(request, "customer_id"), one_param(request, "event_id")
+    if (customer_id is None) == (event_id is None):
+        raise ApiError(422, "invalid_query", "give customer_id or event_id")
+    if len(customer_id or event_id) > 128:
+        raise ApiError(422, "invalid_query", "at most 128 characters")
+    with runtime(request).db.connect() as conn:
+        rows = iv_repo.list_of(conn, tenant=who.id, customer_id=customer_id, event_id=event_id)
+    return reply({"items": plain(rows)})
+
+
+@router.post("/interventions/{task_id}/result", status_code=201,
+             summary="The call centre's answer to an intervention task (denied: the held event is rejected)")
+async def intervention_result(task_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    from tianwang.interventions.worker import record_result
+    from tianwang.store import interventions as iv_repo
+
+    if not task_id.isdigit() or len(task_id) > 18:
+        raise ApiError(422, "invalid_query", "task_id: a task number")
+    raw = await json_body(request)
+    if not isinstance(raw, dict) or set(raw) - {"outcome", "detail", "by"}:
+        raise ApiError(422, "invalid_body", "send {\"outcome\": …, \"detail\": {…}?, \"by\": \"…\"?}")
+    choice(raw.get("outcome"), "outcome", iv_repo.OUTCOMES)
+    by = raw.get("by") or "callcentre"
+    if not isinstance(by, str) or len(by) > 56 or not by.isprintable():
+        raise ApiError(422, "invalid_body", "by: printable text of at most 56 characters")
+    try:
+        done = await run_in_threadpool(record_result, runtime(request), who.id, int(task_id), raw.get("outcome"),
+                                       raw.get("detail"), f"api:{by}")
+    except ValueError as exc:
+        raise ApiError(422, "invalid_body", str(exc)) from None
+    return reply(plain(done), status_code=201)

@@ -9,7 +9,8 @@ After an event is decided (`notify`, under the walk lock):
    audit record saying which trigger, which ring and which values). This event's own decision
    is re-decided the same way before it is answered;
 3. if this event's decision is review, verify or delay on a money scene, it is **held**;
-4. a review, and a ring flagged, raise an **alert** in the open case of its subject (cases/).
+4. a review, and a ring flagged, raise an **alert** in the open case of its subject (cases/);
+5. the decision's interventions become **tasks** for their provider (interventions/).
 
 An investigator's ring disposition (`dispose_ring`), a person's answer to a held event
 (`resolve_hold`) and the wall-clock sweeper (`release_due`) do the same outside the walk.
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from tianwang.cases.alerts import alerts_for, ring_alert
+from tianwang.interventions.tasks import tasks_for
 from tianwang.decision.outcomes import FRAUD_TYPES, Outcome
 from tianwang.errors import Conflict, NotFound, StoreUnavailable
 from tianwang.events import from_ms, to_ms
@@ -67,6 +69,8 @@ def notify(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measures: dic
         effects.append(lambda conn: holds_repo.add(conn, row))
     # A review (still one after the triggers) is work for a person: an alert in its subject's case.
     effects.extend(alerts_for(rt, tenant, record, decision, measures.get("ring_id") if measures else None))
+    # The decision's interventions (a call, an SMS, a pop-up) become tasks for their provider.
+    effects.extend(tasks_for(tenant, record, decision))
     return effects
 
 

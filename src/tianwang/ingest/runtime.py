@@ -100,6 +100,8 @@ def hash_key(api_key: str) -> str:
 
 class Runtime:
     def __init__(self, settings: Settings, *, scratch: bool = False):
+        if settings.intervention_provider not in ("simulated", "webhook", "off"):
+            raise PolicyError("TIANWANG_INTERVENTION_PROVIDER", "one of simulated, webhook, off")
         self.settings = settings
         self.scratch = scratch  # nothing kept: no records stored, no checkpoint (backtests)
         # Whether a decision over its strategy's timeout_ms takes on_error. Not in a backtest: a
@@ -125,6 +127,8 @@ class Runtime:
         # tenant → its held events (review, verify, delay) and the rings already flagged (ingest/notify.py)
         self.hold_books: dict[str, HoldBook] = {}
         self.dispatcher = None  # the webhook deliveries (ingest/webhooks.py), in a server only
+        self.interventions = None  # the intervention tasks' worker (interventions/worker.py), likewise
+        self._iv_providers: dict[str, Any] = {}
         # tenant → its device registry (device/), rebuilt from the stored sightings on start
         self.device_registries: dict[str, Any] = {}
         self.timezone = ZoneInfo(settings.timezone)
@@ -178,6 +182,10 @@ class Runtime:
                 rt.dispatcher = WebhookDispatcher(rt.db, attempts=settings.webhook_attempts,
                                                   timeout_s=settings.webhook_timeout_s, metrics=rt.metrics)
                 rt.dispatcher.start()
+                from tianwang.interventions.worker import InterventionWorker
+
+                rt.interventions = InterventionWorker(rt, rt.intervention_provider)
+                rt.interventions.start()
         return rt
 
     def close(self) -> None:
@@ -185,6 +193,8 @@ class Runtime:
         self._stop.set()
         if self.dispatcher is not None:
             self.dispatcher.stop()
+        if self.interventions is not None:
+            self.interventions.stop()
         self.writer.close()
         self.checkpoint()
         for t in self._threads:
@@ -532,6 +542,24 @@ class Runtime:
     def wake_webhooks(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+        if self.interventions is not None:
+            self.interventions.wake()
+
+    def intervention_provider(self, tenant_id: str):
+        """Who carries out the tenant's intervention tasks (TIANWANG_INTERVENTION_PROVIDER), or None."""
+        from tianwang.interventions.providers import SimulatedProvider, WebhookProvider
+
+        mode = self.settings.intervention_provider
+        if mode == "simulated":
+            return self._iv_providers.setdefault("*", SimulatedProvider(seed=0))
+        if mode == "webhook":
+            if tenant_id not in self._iv_providers:
+                with self.db.connect() as conn:
+                    t = tenant_repo.get_tenant(conn, id=tenant_id)
+                url = t["webhook_url"] if t else None
+                self._iv_providers[tenant_id] = WebhookProvider(url, t["webhook_secret"]) if url else None
+            return self._iv_providers[tenant_id]
+        return None
 
     def _checkpoint_networks(self) -> None:
         body = {"format": self.NETWORK_FORMAT, "last_seq": self._last_seq,

@@ -368,3 +368,25 @@ labels = Table(
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
     UniqueConstraint("tenant", "event_id", name="uq_labels_tenant_event"),
 )
+
+interventions = Table(
+    "interventions",
+    metadata,
+    Column("id", SeqKey, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),  # sms | app_popup | ai_call | manual_call
+    Column("status", String(16), nullable=False),  # queued → sent → done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    # When a queued task is due (its first start, or the retry of a call nobody answered).
+    Column("next_at", UTCDateTime(), nullable=False),
+    # delivered | answered | confirmed | denied | no_answer | failed (None until there is one)
+    Column("outcome", String(16), nullable=True),
+    Column("detail", Json(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+    UniqueConstraint("tenant", "event_id", "kind", name="uq_interventions_tenant_event_kind"),
+    Index("ix_interventions_status_next_at", "status", "next_at"),
+    Index("ix_interventions_tenant_customer", "tenant", "customer_id"),
+)
