@@ -55,3 +55,30 @@ def engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, db_url: str):
+    """A runtime on `db_url` (no background threads) with the demo tenant and its key DEMO_KEY."""
+    from tests.serving import open_runtime
+
+    rt = open_runtime(tmp_path / "data", None if db_url.startswith("sqlite") else db_url)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def api(runtime):
+    """A real server over `runtime` and an HTTP client with the demo tenant's key."""
+    from tests.serving import DEMO_KEY, Client, Server
+
+    with Server(runtime) as server, Client(server.url, DEMO_KEY) as client:
+        yield client
+
+
+@pytest.fixture
+def second_tenant(runtime) -> str:
+    """Another tenant's API key."""
+    from tests.serving import add_tenant
+
+    return add_tenant(runtime, "other_lender")

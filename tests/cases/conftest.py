@@ -1,19 +1,11 @@
-"""Fixtures of the case tests: a runtime (SQLite, and PostgreSQL when reachable) with the demo
-tenant, another tenant, and console users."""
+"""Fixtures of the case tests: a runtime (tests/conftest.py) with the demo tenant, another tenant, and console users."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.serving import DEMO_KEY, add_tenant, open_runtime
+from tests.serving import DEMO_KEY, add_tenant
 from tianwang.store import users as users_repo
-
-
-@pytest.fixture
-def runtime(tmp_path, db_url):
-    rt = open_runtime(tmp_path / "data", None if db_url.startswith("sqlite") else db_url)
-    yield rt
-    rt.close()
 
 
 @pytest.fixture

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.serving import DEMO_KEY, open_runtime
-
-
-@pytest.fixture
-def runtime(tmp_path, db_url):
-    rt = open_runtime(tmp_path / "data", None if db_url.startswith("sqlite") else db_url)
-    yield rt
-    rt.close()
+from tests.serving import DEMO_KEY
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import logging
 import random
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -34,6 +33,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
+from tianwang.ingest.rounds import Rounds
 from tianwang.store import outbox
 from tianwang.store.schema import utcnow
 from tianwang.store.tenants import list_tenants
@@ -86,13 +86,14 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Rounds):
     """Delivers due outbox rows to their tenants' webhooks: `run_once`, or a thread with `start`/`stop`.
 
     Run one per deployment: two dispatchers on one database may both post a row (receivers
     dedupe on `X-Tianwang-Delivery`, so that is wasteful, not wrong).
     """
 
+    thread_name = "tianwang-webhooks"
     batch = 100  # rows read per query; a round reads until none is due
 
     def __init__(self, engine: Engine, *, attempts: int = 12, timeout_s: float = 5.0, base_delay_s: float = 1.0,
@@ -105,9 +106,7 @@ class WebhookDispatcher:
         self.poll_s = poll_s
         self.metrics = metrics
         self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        Rounds.__init__(self)
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
         """Attempt every due notification once; counts by result {"delivered", "failed", "dead"}.
@@ -167,32 +166,8 @@ class WebhookDispatcher:
                     ", giving up" if dead else "", error)
         return "dead" if dead else "failed"
 
-    def start(self) -> None:
-        """Deliver in a daemon thread `tianwang-webhooks`: a round every `poll_s` seconds, or on `wake()`."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="tianwang-webhooks", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Start the next round now (e.g. right after rows were added)."""
-        self._wake.set()
-
     def stop(self, timeout: float = 5) -> None:
         """Stop the thread (after its current round, waiting at most `timeout` s) and close the HTTP client."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        Rounds.stop(self, timeout)
         self.client.close()
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:  # a database that is down, say: log it and try again next round
-                log.exception("webhook delivery round failed")
-            self._wake.wait(self.poll_s)

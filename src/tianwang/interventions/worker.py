@@ -29,12 +29,12 @@ Steps 2 and 3 follow the commit of step 1; if one fails it is logged and said in
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from tianwang.errors import Conflict, NotFound
 from tianwang.events import from_ms
+from tianwang.ingest.rounds import Rounds
 from tianwang.interventions.providers import Provider, Result
 from tianwang.interventions.tasks import FEEDBACK_EVENT_TYPE
 from tianwang.store import audit as audit_repo
@@ -173,8 +173,10 @@ def _feed_back(rt: Runtime, tenant: str, task: dict[str, Any], outcome: str) -> 
 # ---------------------------------------------------------------------------- the worker
 
 
-class InterventionWorker:
+class InterventionWorker(Rounds):
     """Starts due tasks with their tenants' providers: `run_once`, or a thread with `start`/`stop`."""
+
+    thread_name = "tianwang-interventions"
 
     batch = 100  # tasks read per query; a round reads until none is due
 
@@ -194,9 +196,7 @@ class InterventionWorker:
         self.error_retry_s = error_retry_s
         self.max_error_retry_s = max_error_retry_s
         self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        Rounds.__init__(self)
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
         """Start every due task once; counts by what became of it: `done` (a result recorded),
@@ -267,31 +267,4 @@ class InterventionWorker:
             return "skipped"
         return "failed" if result.outcome == "failed" else "done"
 
-    def start(self) -> None:
-        """Run rounds in a daemon thread `tianwang-interventions`: one every `poll_s` s, or on `wake()`."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="tianwang-interventions", daemon=True)
-        self._thread.start()
 
-    def wake(self) -> None:
-        """Start the next round now (e.g. right after tasks were queued)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5) -> None:
-        """Stop the thread (after the task it is starting, waiting at most `timeout` s)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:  # a database that is down, say: log it and try again next round
-                log.exception("intervention round failed")
-            self._wake.wait(self.poll_s)

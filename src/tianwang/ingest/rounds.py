@@ -1,0 +1,55 @@
+"""Work done in rounds by a background thread: the webhook deliveries, the intervention tasks.
+
+A subclass sets `thread_name`, `poll_s` and `run_once()`; `start()` runs a round every `poll_s`
+seconds, or at once on `wake()`; `stop()` ends the thread after its current round. A round that
+raises (a database that is down, say) is logged and the next one tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("tianwang")
+
+
+class Rounds:
+    thread_name = "tianwang-rounds"
+    poll_s = 1.0
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> object:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Run rounds in a daemon thread: one every `poll_s` seconds, or on `wake()`."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Start the next round now (e.g. right after work was queued)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stop the thread after its current round, waiting at most `timeout` seconds."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 — logged; the next round tries again
+                log.exception("%s: round failed", self.thread_name)
+            self._wake.wait(self.poll_s)
