@@ -73,3 +73,44 @@ class Client(httpx.Client):
         twin = Client(self._url, key)
         self._twins = getattr(self, "_twins", []) + [twin]
         return twin
+
+
+class Receiver:
+    """An HTTP receiver on 127.0.0.1 (a lender's webhook, a call centre): records each POST and
+    answers `statuses` in turn (then 200), after `delay_s`."""
+
+    def __init__(self, statuses: list[int] | None = None, delay_s: float = 0.0, path: str = "/hook"):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.statuses = list(statuses or [])
+        self.delay_s = delay_s
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                time.sleep(receiver.delay_s)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def ids(self) -> list[int]:
+        import orjson
+
+        return [orjson.loads(r["body"])["id"] for r in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

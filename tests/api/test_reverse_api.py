@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import apply_event, drawdown_event
-from tests.serving import DEMO_KEY, Client, Server, open_runtime
+from tests.serving import DEMO_KEY, Client, Receiver, Server, open_runtime
 from tianwang.store import audit as audit_repo
 from tianwang.store import rings as rings_repo
 
@@ -272,35 +272,6 @@ def test_held_events_survive_a_restart_and_are_revised_after_it(tmp_path, db_url
         second.close()
 
 
-class _Receiver:
-    """A lending system's webhook endpoint: a real HTTP server on a free port, keeping what arrives."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        got = self.got = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                got.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/tianwang"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, runtime):
     import time
 
@@ -309,7 +280,7 @@ def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, ru
     from tianwang.ingest.webhooks import WebhookDispatcher, verify_signature
     from tianwang.store import tenants as tenant_repo
 
-    receiver = _Receiver()
+    receiver = Receiver(statuses=[204] * 3)
     secret = "s3cret-for-this-lender-0123456789"
     with runtime.db.begin() as conn:
         tenant_repo.set_webhook(conn, id="demo", url=receiver.url, secret=secret)
@@ -320,13 +291,14 @@ def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, ru
         for i in (5, 6):
             post(api, member_apply(i, 80 + 5 * i))
         deadline = time.monotonic() + 10
-        while len(receiver.got) < 3 and time.monotonic() < deadline:
+        while len(receiver.requests) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         runtime.dispatcher.stop()
         receiver.close()
     bodies = []
-    for headers, raw in receiver.got:
+    for request in receiver.requests:
+        headers, raw = request["headers"], request["body"]
         assert verify_signature(secret, headers["X-Tianwang-Signature"], raw), headers
         body = orjson.loads(raw)
         assert headers["X-Tianwang-Topic"] == body["topic"] and headers["X-Tianwang-Delivery"] == str(body["id"])

@@ -6,13 +6,12 @@ import logging
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
 from sqlalchemy import select
 
-from tests.serving import free_port
+from tests.serving import Receiver, free_port
 from tianwang.ingest.metrics import Metrics
 from tianwang.ingest.webhooks import WebhookDispatcher, sign, url_problem, verify_signature
 from tianwang.store import outbox
@@ -22,42 +21,6 @@ from tianwang.store.schema import utcnow
 from tianwang.store.tenants import create_tenant, set_webhook
 
 SECRET = "s3cret-for-tests-only"
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records each request; answers `statuses` in turn (then 200)."""
-
-    def __init__(self, statuses: list[int] | None = None, delay_s: float = 0.0):
-        self.statuses = list(statuses or [])
-        self.delay_s = delay_s
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                time.sleep(receiver.delay_s)
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def ids(self) -> list[int]:
-        return [orjson.loads(r["body"])["id"] for r in self.requests]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

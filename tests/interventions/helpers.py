@@ -3,11 +3,10 @@ what a test chooses."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.factories import apply_event, drawdown_event
+from tests.serving import Receiver  # noqa: F401 — the call centre of the webhook provider's tests
 from tianwang.ingest.walk import accept
 from tianwang.interventions.providers import Result
 from tianwang.interventions.tasks import tasks_for
@@ -63,34 +62,3 @@ class Chosen:
         queue = self.outcomes.get(task["kind"], ["delivered"])
         outcome = queue.pop(0) if len(queue) > 1 else queue[0]
         return Result(outcome, {"agent": "test"})
-
-
-class Receiver:
-    """A call centre on 127.0.0.1: records each request; answers `statuses` in turn (then 200)."""
-
-    def __init__(self, statuses: list[int] | None = None):
-        self.statuses = list(statuses or [])
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/calls"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
