@@ -29,7 +29,7 @@ class Settings:
     max_beacon_bytes: int = _setting(64 * 1024, "Largest beacon POST /v1/collect takes (413 above).")
     checkpoint_every_s: float = _setting(60.0, "Seconds between checkpoints of the online window state.")
     log_level: str = _setting("info", "Log level of the server.")
-    intervention_provider: str = _setting("simulated", "Who carries out interventions (calls, SMS, pop-ups): simulated (outcomes made up, for the demo), webhook (posted to the tenant's webhook; results come back at POST /v1/interventions/{id}/result) or off.")
+    intervention_provider: str = _setting("off", "Who carries out interventions (calls, SMS, pop-ups): off (tasks wait; results can still be posted to POST /v1/interventions/{id}/result), webhook (posted to the tenant's webhook) or simulated (outcomes made up: the demo's; never in production).")
     webhook_attempts: int = _setting(12, "Attempts to deliver one notification before it is marked dead.")
     webhook_timeout_s: float = _setting(5.0, "Seconds to wait for a tenant's webhook to answer one delivery.")
 

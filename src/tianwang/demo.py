@@ -117,7 +117,8 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the view
     folder = data_dir or Path(tempfile.mkdtemp(prefix="tianwang-demo-"))
     key = "tw_demo_key"
-    rt = Runtime.open(Settings.from_env(data_dir=folder, api_key=key, db=None))
+    # The demo's calls and messages are answered by the simulated call centre.
+    rt = Runtime.open(Settings.from_env(data_dir=folder, api_key=key, db=None, intervention_provider="simulated"))
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
