@@ -164,6 +164,11 @@ def rings_report(
 
 @router.get("/rings/{ring_id:tw_any}", summary="One ring: members, shared entities, timeline, profile; a retired ring says where it went")
 def ring(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    return ring_response(runtime(request), who.id, ring_id)
+
+
+def ring_response(rt: Runtime, tenant_id: str, ring_id: str) -> Response:
+    """One ring's detail for a tenant (the API's and the console's): 422 for a malformed id, 404 for none."""
     rid = _ring_id(ring_id)
 
     def view(net: Network) -> dict:
@@ -172,18 +177,24 @@ def ring(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Respo
             raise NotFound(f"no ring {rid!r}")
         return detail
 
-    return _json(_read(runtime(request), who.id, view))
+    return _json(_read(rt, tenant_id, view))
 
 
 @router.post("/rings/{ring_id:tw_any}/disposition", status_code=201,
              summary="An investigator's word on a ring: fraud re-decides every held event of its members to reject")
 async def dispose(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
+    return await disposition_response(request, who.id, ring_id, actor=None)
+
+
+async def disposition_response(request: Request, tenant_id: str, ring_id: str, *, actor: str | None) -> Response:
+    """A ring disposition for a tenant, checked and carried out (notify.dispose_ring). `actor`: the
+    signed-in person (console), or None to read it from the body (API key callers name theirs)."""
     rid = _ring_id(ring_id)
-    fields = command(await json_body(request), required={"disposition": 16, "actor": 128},
-                     optional={"note": 2000, "fraud_type": 32})
+    required = {"disposition": 16} if actor else {"disposition": 16, "actor": 128}
+    fields = command(await json_body(request), required=required, optional={"note": 2000, "fraud_type": 32})
     choice(fields["disposition"], "disposition", DISPOSITIONS)
     choice(fields["fraud_type"], "fraud_type", FRAUD_TYPES)
-    rt = runtime(request)
-    done = await run_in_threadpool(dispose_ring, rt, who.id, rid, disposition=fields["disposition"],
-                                   actor=fields["actor"], note=fields["note"] or "", fraud_type=fields["fraud_type"])
+    done = await run_in_threadpool(dispose_ring, runtime(request), tenant_id, rid, disposition=fields["disposition"],
+                                   actor=actor or fields["actor"], note=fields["note"] or "",
+                                   fraud_type=fields["fraud_type"])
     return reply(done, status_code=201)

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from tianwang.api.deps import json_body, runtime
 from tianwang.api.errors import ApiError
 from tianwang.api.holds import public_hold
-from tianwang.api.network import HOPS, MAX_NODES, RING_LIMIT, _customer_id, _json, _read, _ring_id
-from tianwang.api.params import choice, command, int_param, one_param
+from tianwang.api.network import (HOPS, MAX_NODES, RING_LIMIT, _customer_id, _json, _read, disposition_response,
+                                  ring_response)
+from tianwang.api.params import int_param, one_param
 from tianwang.api.reply import reply
 from tianwang.console.auth import User, require
-from tianwang.decision.outcomes import FRAUD_TYPES, OUTCOMES
+from tianwang.decision.outcomes import OUTCOMES
 from tianwang.errors import NotFound
 from tianwang.events import from_ms
-from tianwang.ingest.notify import DISPOSITIONS, dispose_ring
 from tianwang.lists import ops as list_ops
 from tianwang.store import decisions as decision_repo
 from tianwang.store import holds as holds_repo
@@ -108,26 +108,13 @@ def rings(request: Request, user: User = Depends(require("console:read"))) -> Re
 
 @router.get("/rings/{ring_id:tw_any}", summary="A ring: members, shared entities, timeline, profile")
 def ring(ring_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
-    rid = _ring_id(ring_id)
-
-    def view(net):
-        found = net.ring(rid)
-        if found is None:
-            raise NotFound(f"no ring {rid!r}")
-        return found
-    return _json(_read(runtime(request), user.tenant, view))
+    return ring_response(runtime(request), user.tenant, ring_id)
 
 
 @router.post("/rings/{ring_id:tw_any}/disposition", status_code=201,
              summary="Mark a ring fraud (its members' held events are rejected) or not fraud")
 async def ring_disposition(ring_id: str, request: Request, user: User = Depends(require("cases:work"))) -> Response:
-    rid = _ring_id(ring_id)
-    fields = command(await json_body(request), required={"disposition": 16}, optional={"note": 2000, "fraud_type": 32})
-    choice(fields["disposition"], "disposition", DISPOSITIONS)
-    choice(fields["fraud_type"], "fraud_type", FRAUD_TYPES)
-    done = await run_in_threadpool(dispose_ring, runtime(request), user.tenant, rid, disposition=fields["disposition"],
-                                   actor=user.username, note=fields["note"] or "", fraud_type=fields["fraud_type"])
-    return reply(done, status_code=201)
+    return await disposition_response(request, user.tenant, ring_id, actor=user.username)
 
 
 @router.get("/lists", summary="List entries, optionally of one list type")
