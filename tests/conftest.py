@@ -82,3 +82,24 @@ def second_tenant(runtime) -> str:
     from tests.serving import add_tenant
 
     return add_tenant(runtime, "other_lender")
+
+
+REDIS_ENV = "TIANWANG_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis URL and a namespace of its own (`tw_test_<random>`, deleted afterwards), so tests and
+    concurrent runs never see each other's keys; skips when TIANWANG_TEST_REDIS_URL is not set."""
+    base = os.environ.get(REDIS_ENV)
+    if not base:
+        pytest.skip(f"{REDIS_ENV} not set: Redis backend not tested")
+    import redis
+
+    ns = f"tw_test_{uuid.uuid4().hex[:12]}"
+    yield f"{base}{'&' if '?' in base else '?'}namespace={ns}"
+    r = redis.Redis.from_url(base)
+    keys = list(r.scan_iter(match=f"{ns}:*", count=1000))
+    for i in range(0, len(keys), 1000):
+        r.unlink(*keys[i:i + 1000])
+    r.close()

@@ -20,6 +20,7 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     data_dir: Path = _setting(Path("tianwang-data"), "Folder for the embedded database, state checkpoints and the PII key.")
     db: str | None = _setting(None, "Records database URL (postgresql://…); unset means SQLite under the data dir.")
+    state: str | None = _setting(None, "Shared window state (redis://host:port/db, optional ?namespace=tw): server mode, every replica reads and writes it; unset keeps the state in process memory, checkpointed to the data dir.")
     api_key: str | None = _setting(None, "API key of the `demo` tenant created on first start; random when unset.")
     pii_key: str | None = _setting(None, "Key for the keyed hashes of personal data; generated into the data dir when unset.")
     timezone: str = _setting("Asia/Shanghai", "Clock for the `hour` and `weekday` event fields.")

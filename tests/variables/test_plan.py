@@ -79,7 +79,7 @@ def test_plan_reads_each_stream_once_per_event():
     class Counting(MemoryState):
         requests = 0
 
-        def query(self, tenant, t, requests):
+        def query(self, tenant, t, requests, token=None):
             Counting.requests += len(requests)
             return super().query(tenant, t, requests)
 

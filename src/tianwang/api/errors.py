@@ -9,6 +9,7 @@ from tianwang.api.reply import reply
 from tianwang.errors import Conflict, NotFound, PolicyError, StoreUnavailable, TianwangError
 from tianwang.events import EventError
 from tianwang.lists.service import ListError
+from tianwang.state.base import StateError
 
 STATUS = {
     EventError: 422,
@@ -17,6 +18,7 @@ STATUS = {
     NotFound: 404,
     Conflict: 409,
     StoreUnavailable: 503,
+    StateError: 503,
 }
 
 

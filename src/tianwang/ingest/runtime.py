@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from contextlib import nullcontext
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,6 +46,7 @@ from tianwang.policy.bundle import Bundle, compile_bundle
 from tianwang.state import checkpoint as checkpoint_file
 from tianwang.state.base import StateError
 from tianwang.state.memory import MemoryState
+from tianwang.state.redis import RedisState
 from tianwang.store import audit as audit_repo
 from tianwang.store import decisions as decision_repo
 from tianwang.store import devices as device_repo
@@ -151,6 +153,8 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         rt.db = make_engine(settings.db, settings.data_dir)
         migrate(rt.db)
+        if settings.state and not scratch:
+            rt.state = RedisState(settings.state)
         rt.hasher = Hasher(rt._pii_key())
         rt.console_key = rt._console_key()
         from tianwang.console.auth import Throttle
@@ -312,7 +316,8 @@ class Runtime:
         if len(fresh):
             self.writer.flush()
             records = (row["payload"] for row in event_repo.iter_events(self.db, tenant=tenant_id))
-            n = backfill(fresh, records, state=self.state, tenant_of=lambda _: tenant_id)
+            with self.state.bulk() if self.shared else nullcontext():  # replicas each fill it: appends are idempotent
+                n = backfill(fresh, records, state=self.state, tenant_of=lambda _: tenant_id)
             log.info("tenant %s: %d new window streams filled from %d stored events", tenant_id, len(fresh), n)
 
     def _watch_policies(self) -> None:
@@ -328,8 +333,20 @@ class Runtime:
     def _checkpoint_path(self) -> Path:
         return self.settings.data_dir / "state.ckpt"
 
+    @property
+    def shared(self) -> bool:
+        """Server mode: the window state is shared with other replicas (Redis)."""
+        return isinstance(self.state, RedisState)
+
     def _restore_state(self) -> None:
-        """Checkpoint + the log after it; or the whole log when there is no usable checkpoint."""
+        """Checkpoint + the log after it; or the whole log when there is no usable checkpoint.
+        A shared state is read as it is, unless it lost the log (then one replica rebuilds it)."""
+        if self.shared:
+            with self.db.connect() as conn:
+                self._last_seq = conn.execute(select(events_table.c.seq).order_by(events_table.c.seq.desc()).limit(1)).scalar() or 0
+            if not self.state.holds_log():
+                self.rebuild_shared_state()
+            return
         started = time.perf_counter()
         after = 0
         if self._checkpoint_path.exists():
@@ -350,6 +367,29 @@ class Runtime:
             replayed += 1
         if replayed:
             log.info("state restored: %d events replayed after seq %d in %.1fs", replayed, after, time.perf_counter() - started)
+
+    def rebuild_shared_state(self) -> None:
+        """Refill the shared window state from the event log (Redis restarted empty, or was never
+        filled). One replica does it, holding a lock in Redis; the others wait for it, then see
+        the state complete and go on. Appends of events walked meanwhile are idempotent."""
+        state = self.state
+        with state.r.lock(state.ns.decode() + ":rebuild", timeout=3600, blocking_timeout=3600):
+            if state.holds_log():
+                return
+            started = time.perf_counter()
+            if hasattr(self, "writer"):
+                self.writer.flush()
+            state.clear()
+            replayed = 0
+            with state.bulk():
+                for row in event_repo.iter_events(self.db):
+                    bundle = self._bundles.get(row["tenant"])
+                    if bundle is not None:
+                        bundle[0].streams.update(row["payload"], tenant=row["tenant"], state=state, token=row["event_id"])
+                    replayed += 1
+            state.mark_complete()
+            log.warning("shared window state rebuilt from the event log: %d events in %.1fs", replayed,
+                        time.perf_counter() - started)
 
     # ------------------------------------------------------------------ network
 
@@ -641,8 +681,8 @@ class Runtime:
         if self.scratch:
             body_hash = self.writer.body_hash(tenant_id, event_id)
             return None if body_hash is None else ({"event_id": event_id}, body_hash)
-        if hash((tenant_id, event_id)) not in self._seen:
-            return None
+        if not self.shared and hash((tenant_id, event_id)) not in self._seen:
+            return None  # server mode: another replica may have stored it, so the record is asked
         with self.db.connect() as conn:
             event = event_repo.get_event(conn, tenant=tenant_id, event_id=event_id)
             if event is None:

@@ -1,6 +1,6 @@
 """The walk every event takes, in one function that reads top to bottom.
 
-`accept` validates, dedupes, enriches, links the event into its tenant's network, computes
+`accept` (steps 2-9 in `walk`, under the walk lock) validates, dedupes, enriches, links the event into its tenant's network, computes
 variables, decides (and marks the outcome in the network), settles holds and reverse
 notification (ingest/notify.py), updates the online state and hands the event, its decision
 and the effects of step 8 to the group-commit writer. It returns an
@@ -25,6 +25,7 @@ from tianwang.events import EventBase, from_ms, normalise, parse_event
 from tianwang.ingest.notify import notify
 from tianwang.ingest.runtime import InFlight, Runtime, Tenant
 from tianwang.policy.bundle import Bundle
+from tianwang.state.redis import StateLost
 
 
 @dataclass
@@ -46,20 +47,33 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any, *, effects: tuple = ()) -> Acc
     event = validate(raw)
     body_hash = fingerprint(raw)
     with rt.walk_lock:
-        rt.apply_reverts()  # failed commits leave the windows before anything reads them
-        repeat = dedupe(rt, tenant, event.event_id, body_hash)
-        if repeat is not None:
-            return repeat
-        started = time.perf_counter()
-        record = enrich(rt, tenant, event)
-        measures = link(rt, tenant, record)
+        try:
+            return walk(rt, tenant, event, body_hash, effects)
+        except StateLost:  # the shared state was emptied (Redis restarted): refill it from the log, again
+            rt.rebuild_shared_state()
+            return walk(rt, tenant, event, body_hash, effects)
+
+
+def walk(rt: Runtime, tenant: Tenant, event: EventBase, body_hash: str, effects: tuple) -> Accepted:
+    """Steps 2-9, under the walk lock."""
+    rt.apply_reverts()  # failed commits leave the windows before anything reads them
+    repeat = dedupe(rt, tenant, event.event_id, body_hash)
+    if repeat is not None:
+        return repeat
+    started = time.perf_counter()
+    record = enrich(rt, tenant, event)
+    measures = link(rt, tenant, record)
+    try:
         bundle, version = rt.bundle(tenant.id)
         values, error = compute_variables(rt, tenant, bundle, record, measures)
         decision = decide(bundle, version, record, values, error, started, budget=rt.time_budget)
         mark(rt, tenant, decision)
         effects = [*outbox(rt, tenant, bundle, record, measures, decision), *effects]
         update_state(rt, tenant, bundle, record)
-        future = store(rt, tenant, record, decision, body_hash, bundle, effects)
+    except BaseException:  # a shared state failed mid-walk: the network has no undo, it is rebuilt
+        rt.network_failed(tenant.id)
+        raise
+    future = store(rt, tenant, record, decision, body_hash, bundle, effects)
     rt.metrics.observe(decision)
     return Accepted(decision, future)
 
@@ -124,6 +138,8 @@ def compute_variables(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict,
         for strategy in bundle.strategies_for(record["scene"]):
             plan = bundle.plans[strategy.name]
             values.update(plan.compute(record, tenant=tenant.id, state=rt.state, lists=rt.lists, network=measures))
+    except StateLost:
+        raise  # not a failure of this event: the walk refills the state and goes again
     except Exception as exc:  # noqa: BLE001 — fail safe: the fallback outcome, recorded
         rt.log.exception("variables failed for %s", record["event_id"])
         return values, f"variables failed: {type(exc).__name__}: {exc}"[:250]

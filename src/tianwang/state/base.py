@@ -73,8 +73,11 @@ class StateError(TianwangError):
 
 
 class WindowState(Protocol):
-    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]]) -> list[Sequence[Any]]:
-        """For each (stream id, key, query): the ops' values over (t - W, t], in op order."""
+    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]], *,
+              token: str | None = None) -> list[Sequence[Any]]:
+        """For each (stream id, key, query): the ops' values over (t - W, t], in op order, without
+        entries of `token` (the event being walked: a shared state may hold what an unfinished
+        earlier walk of it appended)."""
 
     def append(self, tenant: str, ts: int, token: str, items: Sequence[Append]) -> None:
         """Add one event's entry to each series named in `items`."""

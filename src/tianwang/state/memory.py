@@ -66,8 +66,9 @@ class MemoryState:
         self._clocks: dict[str, Watermark] = {}  # tenant → its watermark
         self._sweep: list[tuple[str, tuple]] = []
 
-    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]]) -> list[Sequence[Any]]:
-        out = []
+    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]], *,
+              token: str | None = None) -> list[Sequence[Any]]:
+        out = []  # `token`: ignored, a failed walk's entries are reverted here before the next walk
         last, streams = None, None
         for stream_id, key, q in requests:
             if key is not last:  # requests of one key come together (and share the key object)

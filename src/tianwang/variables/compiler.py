@@ -98,7 +98,7 @@ class Plan:
         t = event["ts"]
         keys = [key(event) for key in self._keys]  # streams keyed alike share the key tuple
         requests = [(sid, k, q) for k, asks in zip(keys, self._asks) if k is not None for sid, q in asks]
-        results = state.query(tenant, t, requests) if requests else ()
+        results = state.query(tenant, t, requests, token=event.get("event_id")) if requests else ()
         i = 0
         for k, serve in zip(keys, self._serve):
             for empty, if_empty, picks, pick, finals, current in serve:

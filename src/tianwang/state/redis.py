@@ -1,0 +1,255 @@
+"""The shared window state of server mode: every series in Redis, one pipelined round trip a step.
+
+Owns the Redis layout of the window series, and nothing else of Redis. A series (tenant,
+stream id, key) is one sorted set `w:<tenant>:<stream id>:<key json>`; an entry is a member
+scored by its ts whose text is `<order:16 hex><token>\\0<payload json>`. `order` is the
+writer's nanosecond clock, so entries of equal ts sort in the order they were walked, which is
+what the in-memory series keeps too. A window query fetches each series' entries of
+(t - longest, t] — all of an event's series in one pipeline — and answers the ops with the very
+`Series` code the memory backend runs, so both backends give the same values by construction
+(tests/state/test_redis_state.py runs random histories through both).
+
+Appends are idempotent. A walk cut short after its append (a replica killed before its
+commit) leaves *ghost* entries; the retry of the event, wherever it walks, reads past them
+(`query(..., token=)`) and its append replaces them (the Lua script drops any member of the
+same token at the same ts first), so an event is never counted twice. Eviction follows the
+memory backend: each append cuts what is older than the writer's watermark less the
+lateness and the stream's horizon, and a key nobody appends to expires after the same time.
+
+Sizing and exactness: sorted sets keep every entry, which is exact for every op; the cost is
+measured per customer in bench/scale.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+import redis
+
+from tianwang.state.base import Append, StateError, Stats, WindowQuery
+from tianwang.state.memory import DEFAULT_LATENESS_MS, DEFAULT_WATERMARK_EVENTS, Watermark
+from tianwang.state.series import Series
+
+# KEYS[1]: the series. ARGV: ts, member ('' to only drop), token prefix, cut ('' none), ttl ms.
+_APPEND = """
+local ts = ARGV[1]
+local mark = ARGV[3]
+local n = #mark
+local removed = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ts, ts)) do
+  if string.sub(m, 17, 16 + n) == mark then
+    redis.call('ZREM', KEYS[1], m)
+    removed = removed + 1
+  end
+end
+if ARGV[2] ~= '' then
+  redis.call('ZADD', KEYS[1], ts, ARGV[2])
+  if ARGV[4] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4]) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return removed
+"""
+
+
+
+class StateLost(StateError):
+    """Redis no longer holds the state (restarted empty, flushed): rebuild it from the log."""
+
+
+class RedisState:
+    """Window series in Redis (see state/base.py for the interface, the module docstring for the layout)."""
+
+    def __init__(self, url: str, *, lateness_ms: int = DEFAULT_LATENESS_MS,
+                 watermark_events: int = DEFAULT_WATERMARK_EVENTS, socket_timeout: float = 2.0):
+        self.url = url
+        url, namespace = split_url(url)
+        self.ns = namespace.encode()
+        # set once the state holds the whole log; gone when Redis lost its data
+        self.marker = self.ns + b":epoch"
+        self.lateness_ms = lateness_ms
+        self.watermark_events = watermark_events
+        self.r = redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
+        self._append = self.r.register_script(_APPEND)
+        self._clocks: dict[str, Watermark] = {}
+        self._order = 0
+        self._bulk: Any = None  # a pipeline collecting appends (rebuilds), flushed every `_bulk_every`
+        self._bulk_n = 0
+        self._bulk_every = 500
+        self.round_trips = 0  # pipelines sent: what bench/scale.py reports per event
+
+    # ------------------------------------------------------------------ keys and members
+
+    def key(self, tenant: str, stream_id: str, key: tuple) -> bytes:
+        return b"%s:w:%s:%s:%s" % (self.ns, tenant.encode(), stream_id.encode(), orjson.dumps(key))
+
+    def _next_order(self) -> int:
+        now = time.time_ns()
+        self._order = now if now > self._order else self._order + 1
+        return self._order
+
+    # ------------------------------------------------------------------ reads
+
+    def query(self, tenant: str, t: int, requests: Sequence[tuple[str, tuple, WindowQuery]], *,
+              token: str | None = None) -> list[Sequence[Any]]:
+        """Every request's ops over (t - W, t], in one round trip; entries of `token` (ghosts of
+        an earlier, unfinished walk of this very event) are not the past and are skipped."""
+        pipe = self.r.pipeline(transaction=False)
+        for stream_id, key, q in requests:
+            pipe.zrangebyscore(self.key(tenant, stream_id, key), f"({t - q.longest}", t, withscores=True, score_cast_func=int)
+        pipe.exists(self.marker)
+        try:
+            replies = pipe.execute()
+        except redis.RedisError as exc:
+            raise StateError(f"window state unreachable: {exc}") from exc
+        self.round_trips += 1
+        if not replies[-1]:
+            raise StateLost("Redis holds no window state (restarted empty or flushed): rebuild from the log")
+        mark = None if token is None else token.encode() + b"\0"
+        out = []
+        for (stream_id, key, q), members in zip(requests, replies):
+            if not members:
+                out.append(q.empty)
+                continue
+            out.append(_series(members, q.longest, mark).query(t, q))
+        return out
+
+    # ------------------------------------------------------------------ writes
+
+    def append(self, tenant: str, ts: int, token: str, items: Sequence[Append]) -> None:
+        clock = self._clocks.get(tenant)
+        if clock is None:
+            clock = self._clocks[tenant] = Watermark(self.watermark_events)
+        safe = clock.add(ts) - self.lateness_ms
+        head = b"%016x" % self._next_order() + token.encode() + b"\0"
+        pipe = self._bulk if self._bulk is not None else self.r.pipeline(transaction=False)
+        mark = token.encode() + b"\0"
+        for stream_id, key, payload, horizon in items:
+            member = head + (orjson.dumps(payload) if payload else b"")
+            ttl = horizon + self.lateness_ms + 86_400_000  # a quiet key outlives every window it is in
+            self._append(keys=[self.key(tenant, stream_id, key)],
+                         args=[ts, member, mark, safe - horizon, ttl], client=pipe)
+        if self._bulk is not None:
+            self._bulk_n += 1
+            if self._bulk_n >= self._bulk_every:
+                self._flush_bulk()
+            return
+        self._execute(pipe)
+
+    def remove(self, tenant: str, ts: int, token: str, items: Sequence[tuple[str, tuple]]) -> int:
+        pipe = self.r.pipeline(transaction=False)
+        mark = token.encode() + b"\0"
+        for stream_id, key in items:
+            self._append(keys=[self.key(tenant, stream_id, key)], args=[ts, b"", mark, b"", 0], client=pipe)
+        return sum(self._execute(pipe))
+
+    def _execute(self, pipe) -> list:
+        try:
+            replies = pipe.execute()
+        except redis.RedisError as exc:
+            raise StateError(f"window state unreachable: {exc}") from exc
+        self.round_trips += 1
+        return replies
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Appends inside are sent a few hundred events to a round trip (rebuilds, backfills)."""
+        self._bulk, self._bulk_n = self.r.pipeline(transaction=False), 0
+        try:
+            yield
+            self._flush_bulk()
+        finally:
+            self._bulk = None
+
+    def _flush_bulk(self) -> None:
+        if self._bulk_n:
+            self._execute(self._bulk)
+            self._bulk_n = 0
+
+    # ------------------------------------------------------------------ whole state
+
+    def holds_log(self) -> bool:
+        """Whether Redis holds the state rebuilt from the whole log (the marker is there)."""
+        try:
+            return bool(self.r.exists(self.marker))
+        except redis.RedisError as exc:
+            raise StateError(f"window state unreachable: {exc}") from exc
+
+    def mark_complete(self) -> None:
+        self.r.set(self.marker, str(time.time_ns()))
+
+    def clear(self) -> int:
+        """Delete every series and the marker (before a rebuild); the number of keys deleted."""
+        n = 0
+        for batch in _chunks(self.r.scan_iter(match=self.ns + b":w:*", count=1000), 1000):
+            n += self.r.unlink(*batch)
+        return n + self.r.unlink(self.marker)
+
+    def ping(self) -> None:
+        self.r.ping()
+
+    def stream_ids(self) -> set[str]:
+        skip = len(self.ns) + 3
+        return {k[skip:].split(b":", 2)[1].decode() for k in self.r.scan_iter(match=self.ns + b":w:*", count=1000)}
+
+    def drop_stream(self, stream_id: str) -> int:
+        n = 0
+        for batch in _chunks(self.r.scan_iter(match=b"%s:w:*:%s:*" % (self.ns, stream_id.encode()), count=1000), 1000):
+            n += self.r.unlink(*batch)
+        return n
+
+    def stats(self) -> Stats:
+        info = self.r.info("memory")
+        return Stats(self.r.dbsize(), -1, int(info.get("used_memory", 0)))  # keys of the database, not a scan
+
+    def watermark(self, tenant: str) -> int | None:
+        clock = self._clocks.get(tenant)
+        return None if clock is None else clock.ts
+
+    def checkpoint(self, path: Any, last_seq: int) -> None:
+        """Nothing to write: Redis is the state (a restart of a replica reads it as it is)."""
+
+
+def _series(entries: list[tuple[bytes, int]], horizon: int, ghost: bytes | None) -> Series:
+    """The entries of one fetched series as an in-memory `Series` (ts order, then walk order)."""
+    s = None
+    for m, ts in entries:
+        cut = m.index(b"\0", 16)
+        if ghost is not None and m[16:cut + 1] == ghost:
+            continue
+        rest = m[cut + 1:]
+        payload = tuple(orjson.loads(rest)) if rest else ()
+        if s is None:
+            s = Series(len(payload), horizon)
+        s.append(ts, m[16:cut].decode(), payload)
+    return s if s is not None else Series(0, horizon)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """`redis://host:port/db?namespace=tw` → (the URL for the client, the key prefix: `tw` unless given).
+    Several deployments (or test runs) can share one Redis under different namespaces."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise StateError(f"state URL {url!r}: expected redis://host:port/db (or rediss://, unix://)")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ns = next((v for k, v in query if k == "namespace"), "tw")
+    if not ns or not all(c.isalnum() or c in "_-." for c in ns):
+        raise StateError(f"state URL {url!r}: namespace must be letters, digits, '_', '-' or '.'")
+    rest = urlencode([(k, v) for k, v in query if k != "namespace"])
+    return urlunsplit(parts._replace(query=rest)), ns
+
+
+def _chunks(it, n: int):
+    batch = []
+    for x in it:
+        batch.append(x)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
