@@ -16,14 +16,18 @@ from tianwang.errors import TianwangError
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _settings(data_dir: Path | None, db: str | None) -> Settings:
-    return Settings.from_env(data_dir=data_dir, db=db)
+def _settings(data_dir: Path | None, db: str | None, state: str | None = None) -> Settings:
+    return Settings.from_env(data_dir=data_dir, db=db, state=state)
 
 
-def _runtime(data_dir: Path | None, db: str | None, **kw):
+def _runtime(data_dir: Path | None, db: str | None, state: str | None = None, **kw):
+    from tianwang.errors import TianwangError
     from tianwang.ingest.runtime import Runtime
 
-    rt = Runtime.open(_settings(data_dir, db), **kw)
+    try:
+        rt = Runtime.open(_settings(data_dir, db, state), **kw)
+    except TianwangError as exc:
+        raise click.ClickException(str(exc)) from None
     if rt.demo_key:
         click.echo(f"Created tenant `demo`; its API key (shown once): {rt.demo_key}", err=True)
     return rt
@@ -32,6 +36,8 @@ def _runtime(data_dir: Path | None, db: str | None, **kw):
 data_dir_opt = click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (TIANWANG_DATA_DIR).")
 db_opt = click.option("--db", help="Records database URL, e.g. postgresql://… (TIANWANG_DB); default SQLite.")
 tenant_opt = click.option("--tenant", default="demo", show_default=True, help="Tenant id.")
+state_opt = click.option("--state", help="Shared window state and change log, redis://host:port/db (TIANWANG_STATE): "
+                         "server mode, for several replicas; default: in process.")
 
 
 @click.group(epilog="Settings (environment): " + "; ".join(f"{n} — {h}" for n, _, h in settings_help()))
@@ -46,15 +52,61 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @data_dir_opt
 @db_opt
-def serve(host: str, port: int, data_dir: Path | None, db: str | None) -> None:
-    """Run the HTTP API on the embedded default (or the database given)."""
+@state_opt
+def serve(host: str, port: int, data_dir: Path | None, db: str | None, state: str | None) -> None:
+    """Run the HTTP API on the embedded default, or as one replica of a cluster (--db postgresql://…
+    --state redis://…; start `tianwang worker network` beside the replicas)."""
     import uvicorn
 
     from tianwang.api.app import create_app
 
-    rt = _runtime(data_dir, db)
-    console.print(f"tianwang listening on http://{host}:{port}  (data: {rt.settings.data_dir}, API docs at /docs)")
-    uvicorn.run(create_app(runtime=rt, owns_runtime=True), host=host, port=port, log_level="warning", access_log=False)
+    settings = _settings(data_dir, db, state)
+    # One process per deployment delivers webhooks and interventions and sweeps ended delays: the
+    # embedded server itself, or in server mode the worker.
+    rt = _runtime(data_dir, db, state, deliver=not settings.state)
+    mode = f"replica of {_redacted(settings.state)}" if settings.state else f"data: {rt.settings.data_dir}"
+    console.print(f"tianwang listening on http://{host}:{port}  ({mode}, API docs at /docs)")
+    uvicorn.run(create_app(runtime=rt, owns_runtime=True), host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=30)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url.replace("redis://", "redis+x://", 1)).render_as_string(hide_password=True).replace("redis+x://", "redis://", 1)
+    except Exception:  # noqa: BLE001
+        return url.split("@")[-1]
+
+
+@main.group()
+def worker() -> None:
+    """Background workers of server mode."""
+
+
+@worker.command(name="network")
+@data_dir_opt
+@db_opt
+@state_opt
+def worker_network(data_dir: Path | None, db: str | None, state: str | None) -> None:
+    """Follow the change log and do what one process of a cluster does: deliver webhooks and
+    interventions, release ended delays, keep a copy of every tenant's network. Run one."""
+    import signal
+    import threading
+
+    settings = _settings(data_dir, db, state)
+    if not settings.state:
+        raise click.ClickException("the worker is for server mode: give --state redis://… (or TIANWANG_STATE)")
+    rt = _runtime(data_dir, db, state, deliver=True)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    console.print(f"tianwang worker following {_redacted(settings.state)}")
+    try:
+        while not done.wait(5.0):
+            pass
+    finally:
+        rt.close()
 
 
 @main.command()

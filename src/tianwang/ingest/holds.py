@@ -10,6 +10,9 @@ loaded from it at start (and again when a commit failed, see Runtime.apply_rever
 The book's **clock** is event time: the latest `occurred_at` the tenant sent, moving on at
 wall speed while the tenant is quiet (`now`). A backtest, which never waits, releases delays
 by event time alone; a live server's sweeper releases them as the wall clock passes.
+
+In server mode every replica keeps the book: each change is told to the book's `journal`
+(ingest/changes.py sends it to the other replicas, which make the same change).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 HELD_OUTCOMES = frozenset({"review", "verify", "delay"})
 # The money scenes, where a wait is a pending application, a held payout or a held purchase.
@@ -56,6 +59,7 @@ class HoldBook:
         self.alerted: set[tuple[str, str]] = set()  # (ring id, trigger code) already told
         self.clock = clock
         self._clock_wall = time.monotonic()
+        self.journal: Callable[..., None] | None = None  # told (op, *args) of each change, server mode
         for hold in holds:
             self.add(hold)
 
@@ -63,6 +67,8 @@ class HoldBook:
         return len(self.by_event)
 
     def add(self, hold: Hold) -> None:
+        if self.journal is not None:
+            self.journal("hold.add", hold.event_id, hold.customer_id, hold.scene, hold.outcome, hold.ts, hold.until)
         self.by_event[hold.event_id] = hold
         self.by_customer.setdefault(hold.customer_id, {})[hold.event_id] = hold
         if hold.until is not None:
@@ -71,11 +77,19 @@ class HoldBook:
     def remove(self, event_id: str) -> Hold | None:
         hold = self.by_event.pop(event_id, None)
         if hold is not None:
+            if self.journal is not None:
+                self.journal("hold.end", event_id)
             mine = self.by_customer[hold.customer_id]
             del mine[event_id]
             if not mine:
                 del self.by_customer[hold.customer_id]
         return hold
+
+    def alert(self, ring_id: str, code: str) -> None:
+        """The ring was told of for this trigger (once)."""
+        if self.journal is not None:
+            self.journal("alert", ring_id, code)
+        self.alerted.add((ring_id, code))
 
     def of(self, customer_id: str) -> list[Hold]:
         """The customer's held events, oldest first."""

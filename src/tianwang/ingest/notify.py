@@ -91,7 +91,7 @@ def ring_triggers(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measur
     effects = []
     for trigger in fired:
         if (ring_id, trigger.code) not in book.alerted:
-            book.alerted.add((ring_id, trigger.code))
+            book.alert(ring_id, trigger.code)
             explained = trigger.explain(values)
             effects.append(flagged(tenant, ring_id, trigger.code, explained, members, record, values))
             effects.extend(ring_alert(rt, tenant, ring_id, trigger.code, explained["text"], members, record["ts"]))
@@ -102,7 +102,7 @@ def ring_triggers(rt: Runtime, tenant: str, bundle: Bundle, record: dict, measur
             decision["outcome"] = first.outcome.label
             decision["reasons"].insert(0, reason)
             decision["delay_until"] = None
-            net.mark(record["customer_id"], decision["outcome"])
+            rt.mark(tenant, record["customer_id"], decision["outcome"])
         else:
             decision["reasons"].append(reason)
     cause = {"cause": "ring_trigger", "trigger": first.code, "ring_id": ring_id, "by_event": record["event_id"]}
@@ -139,7 +139,7 @@ def revise(rt: Runtime, tenant: str, book: HoldBook, hold: Hold, reason: dict, c
     rt.metrics.hold_ended("rejected", by)
     if book.revised is not None:
         book.revised.append(hold.event_id)
-    rt.network(tenant).mark(hold.customer_id, "reject")
+    rt.mark(tenant, hold.customer_id, "reject")
     resolution = {**cause, "reason": reason}
     payload = {**_about(hold), "from": hold.outcome, "outcome": "reject", "revised_at": iso(now), "by": by,
                **resolution}
@@ -190,8 +190,10 @@ def _commit(rt: Runtime, tenant: str, effects: list[Effect]) -> None:
             for effect in effects:
                 effect(conn)
     except Exception as exc:
+        rt.changes.discard()
         rt.network_failed(tenant)
         raise StoreUnavailable(f"records database refused the change: {type(exc).__name__}") from exc
+    rt.changes.publish()  # server mode: the other replicas make the same changes
     rt.wake_webhooks()
 
 
@@ -259,7 +261,7 @@ def dispose_ring(rt: Runtime, tenant: str, ring_id: str, *, disposition: str, ac
         by = f"person:{actor}"
         fraud = disposition == "fraud"
         for cid in members:
-            net.mark_fraud(cid, fraud)
+            rt.mark_fraud(tenant, cid, fraud)
         row = {"tenant": tenant, "ring_id": ring_id, "disposition": disposition, "fraud_type": fraud_type,
                "members": members, "actor": actor[:128], "note": note, "ts": now}
         effects: list[Effect] = [lambda conn: rings_repo.add_disposition(conn, row)]
@@ -272,7 +274,7 @@ def dispose_ring(rt: Runtime, tenant: str, ring_id: str, *, disposition: str, ac
                 for hold in book.of(cid):
                     revised.append(hold.event_id)
                     effects.append(revise(rt, tenant, book, hold, reason, cause, now, by=by))
-            book.alerted.add((ring_id, DISPOSITION_CODE))
+            book.alert(ring_id, DISPOSITION_CODE)
             effects.append(flagged(tenant, ring_id, DISPOSITION_CODE, reason, members, None, {}, by=by, ts=now))
         effects.append(lambda conn: audit_repo.append_audit(
             conn, tenant=tenant, actor=by, action="ring.dispose", target=f"ring:{ring_id}",

@@ -120,6 +120,10 @@ class Runtime:
         self.metrics = Metrics()
         self.lists = ListIndex(on_blacklist=self._sync_blacklist)
         self.state = MemoryState()
+        from tianwang.ingest.changes import LocalChanges
+
+        self.changes = LocalChanges(self)  # server mode: SharedChanges, the replicas' change log
+        self.follower = None
         # tenant → its link graph and rings (the walk's step 5); built lazily, checkpointed with the state
         self.networks: dict[str, Network] = {}
         self._poison: frozenset[str] = frozenset()
@@ -148,13 +152,22 @@ class Runtime:
     # ------------------------------------------------------------------ start / stop
 
     @classmethod
-    def open(cls, settings: Settings, *, background: bool = True, scratch: bool = False) -> "Runtime":
+    def open(cls, settings: Settings, *, background: bool = True, scratch: bool = False,
+             deliver: bool = True) -> "Runtime":
+        """`deliver`: run the hold sweeper and the webhook and intervention deliveries (one process
+        of a deployment does: the embedded server, or server mode's worker)."""
+        if settings.state and not scratch and not settings.pii_key:
+            raise PolicyError("TIANWANG_PII_KEY", "server mode needs the same TIANWANG_PII_KEY on every replica "
+                              "(a key file in each data folder would hash the same phone differently)")
         rt = cls(settings, scratch=scratch)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         rt.db = make_engine(settings.db, settings.data_dir)
         migrate(rt.db)
         if settings.state and not scratch:
+            from tianwang.ingest.changes import SharedChanges
+
             rt.state = RedisState(settings.state)
+            rt.changes = SharedChanges(rt, settings.state)
         rt.hasher = Hasher(rt._pii_key())
         rt.console_key = rt._console_key()
         from tianwang.console.auth import Throttle
@@ -166,6 +179,9 @@ class Runtime:
         rt._ensure_demo_tenant()
         rt.reload_tenants()
         rt.reload_policies()
+        if rt.changes.shared:  # what the records hold up to here is read below; the log after it is applied on top
+            start_seq = rt._max_seq()
+            position = rt.changes.end()
         with rt.db.connect() as conn:
             rt.lists.load(list_repo.all_entries(conn))
         rt._restore_state()
@@ -173,13 +189,21 @@ class Runtime:
         if not scratch:
             rt._restore_holds()
             rt._restore_devices()
+        if rt.changes.shared:
+            rt.changes.start_at(position, rt._linked_after(start_seq))
+            rt.changes.catch_up()
         _tune_gc()
         rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
         rt.writer.add_listener(rt._settle)
+        if background and rt.changes.shared:
+            from tianwang.ingest.changes import Follower
+
+            rt.follower = Follower(rt)
+            rt.follower.start()
         if background:
             rt._spawn(rt._watch_policies, "policy-watch")
             rt._spawn(rt._checkpoint_loop, "checkpoint")
-            if not scratch:
+            if not scratch and deliver:
                 rt._spawn(rt._sweep_loop, "hold-sweeper")
                 from tianwang.ingest.webhooks import WebhookDispatcher
 
@@ -195,6 +219,8 @@ class Runtime:
     def close(self) -> None:
         """Drain the writer, checkpoint the state, stop background threads."""
         self._stop.set()
+        if self.follower is not None:
+            self.follower.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         if self.interventions is not None:
@@ -221,7 +247,10 @@ class Runtime:
 
     def _console_key(self) -> bytes:
         """The key console sessions are signed with (a file in the data folder, made on first start:
-        every process of one deployment shares it; deleting it signs everyone out)."""
+        every process of one deployment shares it; deleting it signs everyone out). Server mode:
+        derived from the PII key, which every replica has."""
+        if self.settings.state:
+            return hashlib.sha256(b"tianwang console\0" + self._pii_key()).digest()
         path = self.settings.data_dir / "console.key"
         if not path.exists():
             path.write_text(secrets.token_hex(32))
@@ -434,7 +463,7 @@ class Runtime:
         decision outcome marked after it) when there is no usable network checkpoint."""
         started = time.perf_counter()
         after = 0
-        if self._network_path.exists():
+        if self._network_path.exists() and not self.changes.shared:  # a replica's own file is not the log's state
             try:
                 data = checkpoint_file.read(self._network_path)
                 if not isinstance(data, dict) or data.get("format") != self.NETWORK_FORMAT:
@@ -457,6 +486,59 @@ class Runtime:
         for tenant_id in sorted(self.networks):
             self._sync_blacklist(tenant_id)
 
+    def _max_seq(self) -> int:
+        with self.db.connect() as conn:
+            return conn.execute(select(events_table.c.seq).order_by(events_table.c.seq.desc()).limit(1)).scalar() or 0
+
+    def _linked_after(self, seq: int, tenant: str | None = None) -> dict[str, set[str]]:
+        """tenant → ids of the stored events after `seq`: read from the records by a start or a
+        rebuild, and maybe also still on their way in the change log."""
+        out: dict[str, set[str]] = {}
+        query = select(events_table.c.tenant, events_table.c.event_id).where(events_table.c.seq > seq)
+        if tenant is not None:
+            query = query.where(events_table.c.tenant == tenant)
+        with self.db.connect() as conn:
+            for t, event_id in conn.execute(query):
+                out.setdefault(t, set()).add(event_id)
+        return out
+
+    def mark(self, tenant_id: str, customer_id: str, outcome: str) -> None:
+        """A decision's outcome feeds the tenant's network (only a reject changes it)."""
+        self.network(tenant_id).mark(customer_id, outcome)
+        if outcome == "reject":
+            self.changes.note(tenant_id, "mark", customer_id, outcome)
+
+    def mark_fraud(self, tenant_id: str, customer_id: str, fraud: bool) -> None:
+        self.network(tenant_id).mark_fraud(customer_id, fraud)
+        self.changes.note(tenant_id, "fraud", customer_id, fraud)
+
+    # What other replicas did, done here (ingest/changes.py; each as the change's origin did it).
+    def apply_mark(self, tenant_id: str, customer_id: str, outcome: str) -> None:
+        self.network(tenant_id).mark(customer_id, outcome)
+
+    def apply_fraud(self, tenant_id: str, customer_id: str, fraud: bool) -> None:
+        self.network(tenant_id).mark_fraud(customer_id, fraud)
+
+    def apply_hold_add(self, tenant_id: str, *fields: Any) -> None:
+        self.holds(tenant_id).add(Hold(*fields))
+
+    def apply_hold_end(self, tenant_id: str, event_id: str) -> None:
+        self.holds(tenant_id).remove(event_id)
+
+    def apply_alert(self, tenant_id: str, ring_id: str, code: str) -> None:
+        self.holds(tenant_id).alerted.add((ring_id, code))
+
+    def apply_list_put(self, tenant_id: str, entry: dict) -> None:
+        self.lists.put(tenant_id, entry)
+
+    def apply_list_remove(self, tenant_id: str, list_type: str, entity: str, value: str) -> None:
+        self.lists.remove(tenant_id, list_type, entity, value)
+
+    def apply_device(self, tenant_id: str, attrs: dict, token: str | None, ip: str | None, ts: int,
+                     customer_id: str | None, header_order: str | None) -> None:
+        self.devices(tenant_id).resolve(attrs, token=token, ip=ip, ts=ts, customer_id=customer_id,
+                                        header_order=header_order, expected_timezone=self.settings.timezone)
+
     def network_failed(self, tenant_id: str) -> None:
         """An event the network linked was not stored: rebuild the tenant's network before the next walk."""
         self._stale_networks.add(tenant_id)
@@ -467,17 +549,29 @@ class Runtime:
             self._stale_networks.clear()
             return
         self.writer.flush()
+        self.changes.discard()  # what the failed walk noted was not stored
         for tenant_id in sorted(self._stale_networks):
-            net = Network(poison=self._poison)
-            for row in event_repo.iter_events_with_outcomes(self.db, tenant=tenant_id):
-                net.link(row["payload"])
-                if row["outcome"] is not None:
-                    net.mark(row["payload"]["customer_id"], row["outcome"])
-            self.networks[tenant_id] = net
-            self._sync_blacklist(tenant_id)
-            self._restore_holds(only=tenant_id)
+            self.changes.rebuild(tenant_id, self._max_seq())  # server mode: every replica rebuilds it
             self._stale_networks.discard(tenant_id)
-            log.warning("tenant %s: network rebuilt from the log after a failed commit", tenant_id)
+
+    def rebuild_tenant(self, tenant_id: str, linked_after: int | None = None) -> set[str]:
+        """The tenant's network and holds again from the records (a commit failed). Returns the ids of
+        the events after seq `linked_after` it linked (server mode: the change log may bring them too)."""
+        if hasattr(self, "writer"):
+            self.writer.flush()
+        net = Network(poison=self._poison)
+        linked: set[str] = set()
+        for row in event_repo.iter_events_with_outcomes(self.db, tenant=tenant_id):
+            net.link(row["payload"])
+            if row["outcome"] is not None:
+                net.mark(row["payload"]["customer_id"], row["outcome"])
+            if linked_after is not None and row["seq"] > linked_after:
+                linked.add(row["event_id"])
+        self.networks[tenant_id] = net
+        self._sync_blacklist(tenant_id)
+        self._restore_holds(only=tenant_id)
+        log.warning("tenant %s: network rebuilt from the log after a failed commit", tenant_id)
+        return linked
 
     # ------------------------------------------------------------------ holds
 
@@ -488,7 +582,15 @@ class Runtime:
             net = self.networks.get(tenant_id)
             book = self.hold_books[tenant_id] = HoldBook(clock=net.last_ts if net is not None else 0,
                                                          keep_revised=self.scratch)
+            book.journal = self._journal(tenant_id)
         return book
+
+    def _journal(self, tenant_id: str):
+        """What a hold book tells of its changes: the change log (server mode), or nobody."""
+        if not self.changes.shared:
+            return None
+        note = self.changes.note
+        return lambda op, *args: note(tenant_id, op, *args)
 
     def _restore_holds(self, only: str | None = None) -> None:
         """The held events, flagged rings and investigators' dispositions from the records: the
@@ -516,6 +618,8 @@ class Runtime:
             net = self.network(row["tenant"])
             for customer_id in row["members"]:
                 net.mark_fraud(customer_id, row["disposition"] == "fraud")
+        for tenant_id, book in self.hold_books.items():
+            book.journal = self._journal(tenant_id)
 
     def _sweep_loop(self) -> None:
         """Release the delays that ended, once a second, for tenants quiet since (ingest/notify.py)."""
@@ -549,6 +653,7 @@ class Runtime:
         with self.walk_lock:
             res = self.devices(tenant_id).resolve(attrs, token=token, ip=ip, ts=ts, customer_id=customer_id,
                                                   header_order=header_order, expected_timezone=self.settings.timezone)
+            self.changes.note(tenant_id, "device", attrs, token, ip, ts, customer_id, header_order)
         row = {"tenant": tenant_id, "ts": ts, "attrs": attrs, "token": token, "ip": ip, "customer_id": customer_id,
                "header_order": header_order, "device_id": res.device_id}
         answer = {"device_id": res.device_id, "token": res.token, "confidence": res.confidence, "how": res.how}

@@ -25,6 +25,7 @@ from tianwang.events import EventBase, from_ms, normalise, parse_event
 from tianwang.ingest.notify import notify
 from tianwang.ingest.runtime import InFlight, Runtime, Tenant
 from tianwang.policy.bundle import Bundle
+from tianwang.state.base import StateError
 from tianwang.state.redis import StateLost
 
 
@@ -70,7 +71,9 @@ def walk(rt: Runtime, tenant: Tenant, event: EventBase, body_hash: str, effects:
         mark(rt, tenant, decision)
         effects = [*outbox(rt, tenant, bundle, record, measures, decision), *effects]
         update_state(rt, tenant, bundle, record)
+        rt.changes.publish()  # server mode: what this walk changed, told to the other replicas
     except BaseException:  # a shared state failed mid-walk: the network has no undo, it is rebuilt
+        rt.changes.discard()
         rt.network_failed(tenant.id)
         raise
     future = store(rt, tenant, record, decision, body_hash, bundle, effects)
@@ -123,7 +126,9 @@ def link(rt: Runtime, tenant: Tenant, record: dict) -> dict[str, Any] | None:
     measures come back, already counting them (None if linking failed: a plan that reads a
     measure then takes the fallback, one that does not decides as usual)."""
     try:
-        return rt.network(tenant.id).link(record)
+        return rt.changes.link(tenant.id, record)
+    except StateError:
+        raise  # server mode, the change log unreachable: the event cannot be walked in order
     except Exception:  # noqa: BLE001 — fail safe, said in the decision by compute_variables
         rt.log.exception("network link failed for %s", record["event_id"])
         return None
@@ -192,7 +197,7 @@ def decide(bundle: Bundle, version: int | None, record: dict, values: dict, erro
 
 def mark(rt: Runtime, tenant: Tenant, decision: dict) -> None:
     """Step 6b: the outcome feeds the network (a reject counts in its ring's ring_rejected_share)."""
-    rt.network(tenant.id).mark(decision["customer_id"], decision["outcome"])
+    rt.mark(tenant.id, decision["customer_id"], decision["outcome"])
 
 
 def outbox(rt: Runtime, tenant: Tenant, bundle: Bundle, record: dict, measures: dict | None,

@@ -54,8 +54,11 @@ def _store(rt, *, tenant: str, entries: list[dict], actor: str, how: str) -> int
         for e in entries:
             counts[e["list_type"]] = counts.get(e["list_type"], 0) + 1
         audit_repo.append_audit(conn, tenant=tenant, actor=actor, action="lists.add", target=how, detail=counts)
-    for e in entries:
-        rt.lists.put(tenant, e)
+    with rt.walk_lock:
+        for e in entries:
+            rt.lists.put(tenant, e)
+            rt.changes.note(tenant, "list.put", {k: e.get(k) for k in ("list_type", "entity", "value", "expires_at")})
+        rt.changes.publish()  # server mode: every replica's walk sees the entries
     return len(entries)
 
 
@@ -78,7 +81,10 @@ def remove_entry(rt, *, tenant: str, list_type: str, entity: str, value: str, ac
         audit_repo.append_audit(
             conn, tenant=tenant, actor=actor, action="lists.remove", target=f"{list_type}:{entity}", detail={"value": entry["value"]}
         )
-    rt.lists.remove(tenant, entry["list_type"], entry["entity"], entry["value"])
+    with rt.walk_lock:
+        rt.lists.remove(tenant, entry["list_type"], entry["entity"], entry["value"])
+        rt.changes.note(tenant, "list.remove", entry["list_type"], entry["entity"], entry["value"])
+        rt.changes.publish()
 
 
 def _public(row: dict) -> dict:

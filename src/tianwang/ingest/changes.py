@@ -1,0 +1,238 @@
+"""The change log: how replicas keep the same networks, held events, devices and lists.
+
+Owns the order in which the in-memory state of the domain changes. Windows live in a shared
+store (state/); the networks, hold books, device registries and list index live in each
+process. In server mode every replica keeps all of them, and every change to them goes
+through one Redis Stream (`<namespace>:changes`), which gives the changes one order that
+every replica applies them in. So the replicas hold the same state, and an event's network
+measures count its own links, as in one process:
+
+- `link(tenant, record)` (the walk's step 4) appends the event's links to the log, reads the
+  log up to them in the same round trip, applies everything before them, then them, and
+  returns the measures — the same `Network.link` the embedded walk calls.
+- `note(tenant, op, *args)`: a change this process already made (a mark, a hold held or
+  ended, a ring told of, a device sighting, a list entry), sent with the next `publish()`;
+  the walk publishes its notes before it stores the event, an action outside the walk (a
+  disposition, a person's answer, the sweeper, a list edit) once committed.
+- `catch_up()` applies what other replicas logged (before each link; and a few times a second,
+  so an idle replica's pages are current).
+- A failed commit logs `rebuild`: every replica rebuilds the tenant's network and holds from the
+  records. Links are deduplicated by event id against what a rebuild (or the start) read from
+  the records, which is what makes a delivery seen twice count once.
+
+Embedded (`LocalChanges`): a link is `Network.link`, notes go nowhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import redis
+
+from tianwang.network.entities import LINK_FIELDS
+from tianwang.state.base import StateError
+from tianwang.state.redis import split_url
+
+if TYPE_CHECKING:
+    from tianwang.ingest.runtime import Runtime
+
+log = logging.getLogger("tianwang.changes")
+MAXLEN = 2_000_000  # entries kept (about): a replica further behind than this restarts from the records
+
+
+class LocalChanges:
+    """One process: nothing to tell anyone."""
+
+    shared = False
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    def link(self, tenant: str, record: dict) -> dict[str, Any]:
+        return self.rt.network(tenant).link(record)
+
+    def note(self, tenant: str, op: str, *args: Any) -> None:
+        pass
+
+    def publish(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+    def catch_up(self) -> None:
+        pass
+
+    def rebuild(self, tenant: str, after_seq: int) -> None:
+        self.rt.rebuild_tenant(tenant)
+
+
+class SharedChanges:
+    """Server mode: the change log in a Redis Stream (see the module docstring)."""
+
+    shared = True
+
+    def __init__(self, rt: Runtime, url: str, *, socket_timeout: float = 2.0):
+        self.rt = rt
+        client_url, ns = split_url(url)
+        self.r = redis.Redis.from_url(client_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
+        self.key = f"{ns}:changes".encode()
+        self.me = uuid.uuid4().hex[:12].encode()  # this process, to skip its own notes when reading
+        self.last = b"0-0"  # the last entry applied
+        self.pending: list[bytes] = []
+        self.applying = False
+        # tenant → ids of events the records gave a rebuild (or the start) that may still come by the
+        # log: their links are not applied twice
+        self.linked: dict[str, set[str]] = {}
+        self.applied = 0
+        self.round_trips = 0
+        self._handlers: dict[str, Callable[..., Any]] = {
+            "link": self._apply_link, "mark": rt.apply_mark, "fraud": rt.apply_fraud,
+            "hold.add": rt.apply_hold_add, "hold.end": rt.apply_hold_end, "alert": rt.apply_alert,
+            "list.put": rt.apply_list_put, "list.remove": rt.apply_list_remove, "device": rt.apply_device,
+            "rebuild": self._apply_rebuild,
+        }
+
+    # ------------------------------------------------------------------ position
+
+    def end(self) -> bytes:
+        """The id of the log's latest entry ("0-0" when empty)."""
+        try:
+            last = self.r.xrevrange(self.key, count=1)
+        except redis.RedisError as exc:
+            raise StateError(f"change log unreachable: {exc}") from exc
+        return last[0][0] if last else b"0-0"
+
+    def start_at(self, position: bytes, linked: dict[str, set[str]]) -> None:
+        """Apply the log from after `position`; `linked`: event ids the start read from the records
+        that may also be in the log after it (see the module docstring)."""
+        self.last, self.linked = position, linked
+
+    # ------------------------------------------------------------------ writing
+
+    def link(self, tenant: str, record: dict) -> dict[str, Any]:
+        fields = {k: record[k] for k in LINK_FIELDS if record.get(k) is not None}
+        body = orjson.dumps(["link", tenant, [fields]])
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xadd(self.key, {b"o": self.me, b"c": body}, maxlen=MAXLEN, approximate=True)
+        pipe.xrange(self.key, min=b"(" + self.last)
+        mine, entries = self._execute(pipe)
+        result = self._apply(entries, until=mine)
+        if result is None:  # our entry was not among those read (it always is): read on to it
+            result = self._catch_up(until=mine)
+        return result
+
+    def note(self, tenant: str, op: str, *args: Any) -> None:
+        if not self.applying:
+            self.pending.append(orjson.dumps([op, tenant, list(args)]))
+
+    def publish(self) -> None:
+        if not self.pending:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for body in self.pending:
+            pipe.xadd(self.key, {b"o": self.me, b"c": body}, maxlen=MAXLEN, approximate=True)
+        self.pending = []
+        self._execute(pipe)
+
+    def discard(self) -> None:
+        """Forget the notes not yet published (the walk that made them failed)."""
+        self.pending = []
+
+    def rebuild(self, tenant: str, after_seq: int) -> None:
+        """Every replica (this one too) rebuilds the tenant from the records at this point of the log."""
+        self.pending.append(orjson.dumps(["rebuild", tenant, [after_seq]]))
+        self.publish()
+        self.catch_up()
+
+    def _execute(self, pipe) -> list:
+        try:
+            out = pipe.execute()
+        except redis.RedisError as exc:
+            self.pending = []
+            raise StateError(f"change log unreachable: {exc}") from exc
+        self.round_trips += 1
+        return out
+
+    # ------------------------------------------------------------------ reading
+
+    def catch_up(self) -> None:
+        self._catch_up(until=None)
+
+    def _catch_up(self, *, until: bytes | None) -> Any:
+        result = None
+        while True:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.xrange(self.key, min=b"(" + self.last, count=10_000)
+            (entries,) = self._execute(pipe)
+            if not entries:
+                return result
+            got = self._apply(entries, until=until)
+            if until is not None and self.last == until:
+                return got
+            if len(entries) < 10_000:
+                return result
+
+    def _apply(self, entries: list, *, until: bytes | None) -> Any:
+        """Apply entries in order, up to and including `until`; the result of `until`'s own change."""
+        result = None
+        handlers = self._handlers
+        for entry_id, body in entries:
+            op, tenant, args = orjson.loads(body[b"c"])
+            own = body[b"o"] == self.me
+            if op == "link" or op == "rebuild" or not own:  # own notes were made here already
+                self.applying = True
+                try:
+                    out = handlers[op](tenant, *args)
+                except Exception:  # noqa: BLE001 — a change that cannot be applied here: say so, go on
+                    log.exception("change %s %s of tenant %s could not be applied", entry_id, op, tenant)
+                    out = None
+                finally:
+                    self.applying = False
+                self.applied += 1
+                if entry_id == until:
+                    result = out
+            self.last = entry_id
+            if entry_id == until:
+                break
+        return result
+
+    def _apply_link(self, tenant: str, fields: dict) -> dict[str, Any] | None:
+        seen = self.linked.get(tenant)
+        if seen is not None and fields["event_id"] in seen:
+            seen.discard(fields["event_id"])
+            return self.rt.network(tenant).measures(fields["customer_id"], fields["ts"])
+        self.rt.holds(tenant).tick(fields["ts"])
+        return self.rt.network(tenant).link(fields)
+
+    def _apply_rebuild(self, tenant: str, after_seq: int) -> None:
+        self.linked[tenant] = self.rt.rebuild_tenant(tenant, linked_after=after_seq)
+
+
+class Follower:
+    """Applies other replicas' changes a few times a second, so an idle replica's pages are current."""
+
+    def __init__(self, rt: Runtime, every_s: float = 0.2):
+        self.rt, self.every_s = rt, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                with self.rt.walk_lock:
+                    self.rt.changes.catch_up()
+            except Exception:  # noqa: BLE001 — Redis away: the next round tries again
+                log.warning("following the change log failed", exc_info=True)
