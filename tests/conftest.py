@@ -29,6 +29,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tianwang.db'}"
         return
+    yield from _pg_schema()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL of an empty schema of its own (server mode's tests); skips without TIANWANG_TEST_PG_URL."""
+    yield from _pg_schema()
+
+
+def _pg_schema() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} not set: PostgreSQL backend not tested")

@@ -19,15 +19,28 @@ def healthz() -> Response:
 
 @router.get("/readyz", summary="Every dependency answers; which one does not")
 def readyz(request: Request) -> Response:
+    rt = runtime(request)
     checks = {}
     try:
-        with runtime(request).db.connect() as conn:
+        with rt.db.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
-        checks["database"] = f"down: {type(exc).__name__}"
+        checks["database"] = f"down: {_why(exc)}"
+    if rt.shared:  # server mode: the window state and the change log (one Redis)
+        try:
+            rt.state.ping()
+            checks["state"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["state"] = f"down: {_why(exc)}"
     ready = all(v == "ok" for v in checks.values())
     return reply({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+def _why(exc: Exception) -> str:
+    """The error's kind and first line, without the connection string a driver may quote."""
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
 
 
 @router.get("/metrics", summary="Prometheus text format")
