@@ -17,8 +17,11 @@ measures count its own links, as in one process:
 - `catch_up()` applies what other replicas logged (before each link; and a few times a second,
   so an idle replica's pages are current).
 - A failed commit logs `rebuild`: every replica rebuilds the tenant's network and holds from the
-  records. Links are deduplicated by event id against what a rebuild (or the start) read from
-  the records, which is what makes a delivery seen twice count once.
+  records.
+- Each replica knows every event id it linked (from the records at start or a rebuild, then
+  from the log): a link of an id already linked is not applied again — a retry of an event
+  whose first walk died on another replica counts once — and a new id, nearly every event,
+  is known new without asking the records whether it was stored.
 
 Embedded (`LocalChanges`): a link is `Network.link`, notes go nowhere.
 """
@@ -68,8 +71,11 @@ class LocalChanges:
     def catch_up(self) -> None:
         pass
 
-    def rebuild(self, tenant: str, after_seq: int) -> None:
+    def rebuild(self, tenant: str) -> None:
         self.rt.rebuild_tenant(tenant)
+
+    def maybe_stored(self, tenant: str, event_id: str) -> bool:
+        return True  # the embedded runtime keeps its own index of stored ids
 
 
 class SharedChanges:
@@ -86,9 +92,8 @@ class SharedChanges:
         self.last = b"0-0"  # the last entry applied
         self.pending: list[bytes] = []
         self.applying = False
-        # tenant → ids of events the records gave a rebuild (or the start) that may still come by the
-        # log: their links are not applied twice
-        self.linked: dict[str, set[str]] = {}
+        # tenant → hashes of the ids of every event linked here (from the records or the log)
+        self.linked: dict[str, set[int]] = {}
         self.applied = 0
         self.round_trips = 0
         self._handlers: dict[str, Callable[..., Any]] = {
@@ -108,10 +113,14 @@ class SharedChanges:
             raise StateError(f"change log unreachable: {exc}") from exc
         return last[0][0] if last else b"0-0"
 
-    def start_at(self, position: bytes, linked: dict[str, set[str]]) -> None:
-        """Apply the log from after `position`; `linked`: event ids the start read from the records
-        that may also be in the log after it (see the module docstring)."""
+    def start_at(self, position: bytes, linked: dict[str, set[int]]) -> None:
+        """Apply the log from after `position`; `linked`: the hashes of the ids of the events the
+        start linked from the records (some may come by the log again: not linked twice)."""
         self.last, self.linked = position, linked
+
+    def maybe_stored(self, tenant: str, event_id: str) -> bool:
+        """Whether the event was linked here, so may be stored (a repeat); False: certainly new."""
+        return hash(event_id) in self.linked.get(tenant, ())
 
     # ------------------------------------------------------------------ writing
 
@@ -144,9 +153,9 @@ class SharedChanges:
         """Forget the notes not yet published (the walk that made them failed)."""
         self.pending = []
 
-    def rebuild(self, tenant: str, after_seq: int) -> None:
+    def rebuild(self, tenant: str) -> None:
         """Every replica (this one too) rebuilds the tenant from the records at this point of the log."""
-        self.pending.append(orjson.dumps(["rebuild", tenant, [after_seq]]))
+        self.pending.append(orjson.dumps(["rebuild", tenant, []]))
         self.publish()
         self.catch_up()
 
@@ -190,6 +199,8 @@ class SharedChanges:
                 try:
                     out = handlers[op](tenant, *args)
                 except Exception:  # noqa: BLE001 — a change that cannot be applied here: say so, go on
+                    if op == "rebuild":
+                        raise  # the records are unreachable: stay before it, and try again next time
                     log.exception("change %s %s of tenant %s could not be applied", entry_id, op, tenant)
                     out = None
                 finally:
@@ -203,15 +214,16 @@ class SharedChanges:
         return result
 
     def _apply_link(self, tenant: str, fields: dict) -> dict[str, Any] | None:
-        seen = self.linked.get(tenant)
-        if seen is not None and fields["event_id"] in seen:
-            seen.discard(fields["event_id"])
+        linked = self.linked.setdefault(tenant, set())
+        h = hash(fields["event_id"])
+        if h in linked:  # linked already: a retry of an event whose first walk did not finish
             return self.rt.network(tenant).measures(fields["customer_id"], fields["ts"])
+        linked.add(h)
         self.rt.holds(tenant).tick(fields["ts"])
         return self.rt.network(tenant).link(fields)
 
-    def _apply_rebuild(self, tenant: str, after_seq: int) -> None:
-        self.linked[tenant] = self.rt.rebuild_tenant(tenant, linked_after=after_seq)
+    def _apply_rebuild(self, tenant: str) -> None:
+        self.linked[tenant] = self.rt.rebuild_tenant(tenant)
 
 
 class Follower:

@@ -59,7 +59,7 @@ from tianwang.store import tenants as tenant_repo
 from tianwang.store.db import make_engine, migrate
 from tianwang.store.schema import events as events_table
 from tianwang.store.schema import holds as holds_table
-from tianwang.store.writer import GroupCommitWriter, ScratchWriter
+from tianwang.store.writer import DuplicateEvent, GroupCommitWriter, ScratchWriter
 from tianwang.variables.offline import backfill
 
 log = logging.getLogger("tianwang")
@@ -179,8 +179,7 @@ class Runtime:
         rt._ensure_demo_tenant()
         rt.reload_tenants()
         rt.reload_policies()
-        if rt.changes.shared:  # what the records hold up to here is read below; the log after it is applied on top
-            start_seq = rt._max_seq()
+        if rt.changes.shared:  # the records are read below; the log after this point is applied on top
             position = rt.changes.end()
         with rt.db.connect() as conn:
             rt.lists.load(list_repo.all_entries(conn))
@@ -190,7 +189,7 @@ class Runtime:
             rt._restore_holds()
             rt._restore_devices()
         if rt.changes.shared:
-            rt.changes.start_at(position, rt._linked_after(start_seq))
+            rt.changes.start_at(position, rt._restored_ids)
             rt.changes.catch_up()
         _tune_gc()
         rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
@@ -474,10 +473,13 @@ class Runtime:
                 log.warning("network checkpoint unusable (%s); rebuilding from the event log", exc)
                 self.networks, after = {}, 0
         linked = 0
+        self._restored_ids: dict[str, set[int]] = {}  # server mode: what the change log must not link again
         for row in event_repo.iter_events_with_outcomes(self.db, after_seq=after):
             net = self.network(row["tenant"])
             record = row["payload"]
             net.link(record)
+            if self.changes.shared:
+                self._restored_ids.setdefault(row["tenant"], set()).add(hash(row["event_id"]))
             if row["outcome"] is not None:
                 net.mark(record["customer_id"], row["outcome"])
             linked += 1
@@ -485,22 +487,6 @@ class Runtime:
             log.info("networks restored: %d events linked after seq %d in %.1fs", linked, after, time.perf_counter() - started)
         for tenant_id in sorted(self.networks):
             self._sync_blacklist(tenant_id)
-
-    def _max_seq(self) -> int:
-        with self.db.connect() as conn:
-            return conn.execute(select(events_table.c.seq).order_by(events_table.c.seq.desc()).limit(1)).scalar() or 0
-
-    def _linked_after(self, seq: int, tenant: str | None = None) -> dict[str, set[str]]:
-        """tenant → ids of the stored events after `seq`: read from the records by a start or a
-        rebuild, and maybe also still on their way in the change log."""
-        out: dict[str, set[str]] = {}
-        query = select(events_table.c.tenant, events_table.c.event_id).where(events_table.c.seq > seq)
-        if tenant is not None:
-            query = query.where(events_table.c.tenant == tenant)
-        with self.db.connect() as conn:
-            for t, event_id in conn.execute(query):
-                out.setdefault(t, set()).add(event_id)
-        return out
 
     def mark(self, tenant_id: str, customer_id: str, outcome: str) -> None:
         """A decision's outcome feeds the tenant's network (only a reject changes it)."""
@@ -551,22 +537,21 @@ class Runtime:
         self.writer.flush()
         self.changes.discard()  # what the failed walk noted was not stored
         for tenant_id in sorted(self._stale_networks):
-            self.changes.rebuild(tenant_id, self._max_seq())  # server mode: every replica rebuilds it
+            self.changes.rebuild(tenant_id)  # server mode: every replica rebuilds it
             self._stale_networks.discard(tenant_id)
 
-    def rebuild_tenant(self, tenant_id: str, linked_after: int | None = None) -> set[str]:
-        """The tenant's network and holds again from the records (a commit failed). Returns the ids of
-        the events after seq `linked_after` it linked (server mode: the change log may bring them too)."""
+    def rebuild_tenant(self, tenant_id: str) -> set[int]:
+        """The tenant's network and holds again from the records (a commit failed). Returns the hashes
+        of the ids of the events it linked (server mode: the change log may bring some again)."""
         if hasattr(self, "writer"):
             self.writer.flush()
         net = Network(poison=self._poison)
-        linked: set[str] = set()
+        linked: set[int] = set()
         for row in event_repo.iter_events_with_outcomes(self.db, tenant=tenant_id):
             net.link(row["payload"])
             if row["outcome"] is not None:
                 net.mark(row["payload"]["customer_id"], row["outcome"])
-            if linked_after is not None and row["seq"] > linked_after:
-                linked.add(row["event_id"])
+            linked.add(hash(row["event_id"]))
         self.networks[tenant_id] = net
         self._sync_blacklist(tenant_id)
         self._restore_holds(only=tenant_id)
@@ -732,6 +717,8 @@ class Runtime:
                 continue  # not submitted by the walk
             if not future.cancelled() and future.exception() is None:
                 self.committed(future.result())
+            elif self.shared and isinstance(future.exception(), DuplicateEvent):
+                pass  # another replica stored this event first: the shared windows hold it once, keep them
             else:
                 self._reverts.append(entry)
                 self.forget(*key)
@@ -786,8 +773,11 @@ class Runtime:
         if self.scratch:
             body_hash = self.writer.body_hash(tenant_id, event_id)
             return None if body_hash is None else ({"event_id": event_id}, body_hash)
-        if not self.shared and hash((tenant_id, event_id)) not in self._seen:
-            return None  # server mode: another replica may have stored it, so the record is asked
+        if self.shared:
+            if not self.changes.maybe_stored(tenant_id, event_id):
+                return None  # no replica linked it: new
+        elif hash((tenant_id, event_id)) not in self._seen:
+            return None
         with self.db.connect() as conn:
             event = event_repo.get_event(conn, tenant=tenant_id, event_id=event_id)
             if event is None:

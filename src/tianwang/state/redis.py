@@ -22,6 +22,7 @@ measured per customer in bench/scale.py.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,22 +37,28 @@ from tianwang.state.base import Append, StateError, Stats, WindowQuery
 from tianwang.state.memory import DEFAULT_LATENESS_MS, DEFAULT_WATERMARK_EVENTS, Watermark
 from tianwang.state.series import Series
 
-# KEYS[1]: the series. ARGV: ts, member ('' to only drop), token prefix, cut ('' none), ttl ms.
+# One event's entries, all its series in one call. KEYS: the series. ARGV: ts, token mark
+# (token + NUL), then per key: member ('' to only drop the token's entries), cut ('' none), ttl ms.
+# On Redis Cluster the keys of one call must share a slot: there the call would be split per key
+# (not built; docs/cluster.md).
 _APPEND = """
 local ts = ARGV[1]
-local mark = ARGV[3]
+local mark = ARGV[2]
 local n = #mark
 local removed = 0
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ts, ts)) do
-  if string.sub(m, 17, 16 + n) == mark then
-    redis.call('ZREM', KEYS[1], m)
-    removed = removed + 1
+for i, key in ipairs(KEYS) do
+  local member, cut, ttl = ARGV[3 * i], ARGV[3 * i + 1], ARGV[3 * i + 2]
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, ts, ts)) do
+    if string.sub(m, 17, 16 + n) == mark then
+      redis.call('ZREM', key, m)
+      removed = removed + 1
+    end
   end
-end
-if ARGV[2] ~= '' then
-  redis.call('ZADD', KEYS[1], ts, ARGV[2])
-  if ARGV[4] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4]) end
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  if member ~= '' then
+    redis.call('ZADD', key, ts, member)
+    if cut ~= '' then redis.call('ZREMRANGEBYSCORE', key, '-inf', cut) end
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
 return removed
 """
@@ -75,7 +82,7 @@ class RedisState:
         self.lateness_ms = lateness_ms
         self.watermark_events = watermark_events
         self.r = redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
-        self._append = self.r.register_script(_APPEND)
+        self._sha = hashlib.sha1(_APPEND.encode()).hexdigest()  # loaded on first use (and after a restart)
         self._clocks: dict[str, Watermark] = {}
         self._order = 0
         self._bulk: Any = None  # a pipeline collecting appends (rebuilds), flushed every `_bulk_every`
@@ -126,27 +133,41 @@ class RedisState:
         if clock is None:
             clock = self._clocks[tenant] = Watermark(self.watermark_events)
         safe = clock.add(ts) - self.lateness_ms
-        head = b"%016x" % self._next_order() + token.encode() + b"\0"
-        pipe = self._bulk if self._bulk is not None else self.r.pipeline(transaction=False)
         mark = token.encode() + b"\0"
+        head = b"%016x" % self._next_order() + mark
+        keys, args = [], [ts, mark]
         for stream_id, key, payload, horizon in items:
-            member = head + (orjson.dumps(payload) if payload else b"")
-            ttl = horizon + self.lateness_ms + 86_400_000  # a quiet key outlives every window it is in
-            self._append(keys=[self.key(tenant, stream_id, key)],
-                         args=[ts, member, mark, safe - horizon, ttl], client=pipe)
+            keys.append(self.key(tenant, stream_id, key))
+            # a quiet key outlives every window it is in, then expires
+            args += (head + orjson.dumps(payload) if payload else head, safe - horizon, horizon + self.lateness_ms + 86_400_000)
         if self._bulk is not None:
+            self._bulk.evalsha(self._sha, len(keys), *keys, *args)
             self._bulk_n += 1
             if self._bulk_n >= self._bulk_every:
                 self._flush_bulk()
             return
-        self._execute(pipe)
+        self._script(keys, args)
 
     def remove(self, tenant: str, ts: int, token: str, items: Sequence[tuple[str, tuple]]) -> int:
-        pipe = self.r.pipeline(transaction=False)
         mark = token.encode() + b"\0"
+        keys, args = [], [ts, mark]
         for stream_id, key in items:
-            self._append(keys=[self.key(tenant, stream_id, key)], args=[ts, b"", mark, b"", 0], client=pipe)
-        return sum(self._execute(pipe))
+            keys.append(self.key(tenant, stream_id, key))
+            args += (b"", b"", 0)
+        return self._script(keys, args)
+
+    def _script(self, keys: list, args: list) -> int:
+        """One call of the append script (loaded again if Redis restarted and forgot it)."""
+        try:
+            try:
+                out = self.r.evalsha(self._sha, len(keys), *keys, *args)
+            except redis.exceptions.NoScriptError:
+                self._sha = self.r.script_load(_APPEND)
+                out = self.r.evalsha(self._sha, len(keys), *keys, *args)
+        except redis.RedisError as exc:
+            raise StateError(f"window state unreachable: {exc}") from exc
+        self.round_trips += 1
+        return out
 
     def _execute(self, pipe) -> list:
         try:
@@ -168,6 +189,10 @@ class RedisState:
 
     def _flush_bulk(self) -> None:
         if self._bulk_n:
+            try:
+                self.r.script_load(_APPEND)
+            except redis.RedisError as exc:
+                raise StateError(f"window state unreachable: {exc}") from exc
             self._execute(self._bulk)
             self._bulk_n = 0
 
