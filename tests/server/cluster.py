@@ -54,7 +54,8 @@ class Replica:
         raise RuntimeError(f"replica not ready in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return (self.data_dir / "process.log").read_text(errors="replace")[-4000:]
 
     def kill(self) -> None:

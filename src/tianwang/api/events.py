@@ -9,7 +9,8 @@ from tianwang.api.commits import commit_waiter
 from tianwang.api.deps import json_body, runtime, tenant
 from tianwang.api.reply import reply
 from tianwang.api.errors import ApiError, error_payload
-from tianwang.ingest.walk import accept
+from tianwang.errors import StoreUnavailable
+from tianwang.ingest.walk import accept, unstored
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -36,10 +37,18 @@ async def post_event(request: Request) -> Response:
     rt = runtime(request)
     raw = await json_body(request)
     accepted = accept(rt, who, raw)
+    decision = accepted.decision
     if accepted.future is not None:
-        await commit_waiter(request.app, rt).wait(accepted.future)
-    status = 200 if accepted.decision["duplicate"] else 201
-    return reply(render(accepted.decision), status_code=status)
+        try:
+            await commit_waiter(request.app, rt).wait(accepted.future)
+        except StoreUnavailable as exc:  # the database went away before the commit: the fallback outcome
+            decision = unstored(rt, who, decision, exc)
+    return reply(render(decision), status_code=_status(decision))
+
+
+def _status(decision: dict) -> int:
+    """201: a decision stored now; 200: a repeat's stored one, or a fallback nothing was stored for."""
+    return 200 if decision["duplicate"] or decision.get("stored") is False else 201
 
 
 @router.post("/batch", summary="Send up to max_batch events; each gets its own result")
@@ -66,10 +75,13 @@ async def post_batch(request: Request) -> Response:
         pending.append((i, accepted))
     for i, accepted in pending:
         try:
+            decision = accepted.decision
             if accepted.future is not None:
-                await commit_waiter(request.app, rt).wait(accepted.future)
-            status = 200 if accepted.decision["duplicate"] else 201
-            results[i] = {"index": i, "status": status, "decision": render(accepted.decision)}
+                try:
+                    await commit_waiter(request.app, rt).wait(accepted.future)
+                except StoreUnavailable as exc:
+                    decision = unstored(rt, who, decision, exc)
+            results[i] = {"index": i, "status": _status(decision), "decision": render(decision)}
         except Exception as exc:  # noqa: BLE001
             status, payload = error_payload(exc)
             results[i] = {"index": i, "status": status, **payload}

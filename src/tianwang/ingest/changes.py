@@ -96,6 +96,7 @@ class SharedChanges:
         self.linked: dict[str, set[int]] = {}
         self.applied = 0
         self.round_trips = 0
+        self.blocked = False  # a rebuild could not be applied (records away): nothing is linked until it is
         self._handlers: dict[str, Callable[..., Any]] = {
             "link": self._apply_link, "mark": rt.apply_mark, "fraud": rt.apply_fraud,
             "hold.add": rt.apply_hold_add, "hold.end": rt.apply_hold_end, "alert": rt.apply_alert,
@@ -125,6 +126,8 @@ class SharedChanges:
     # ------------------------------------------------------------------ writing
 
     def link(self, tenant: str, record: dict) -> dict[str, Any]:
+        if self.blocked:
+            self.catch_up()  # raises while the rebuild still cannot be applied: this event is not logged
         fields = {k: record[k] for k in LINK_FIELDS if record.get(k) is not None}
         body = orjson.dumps(["link", tenant, [fields]])
         pipe = self.r.pipeline(transaction=False)
@@ -156,8 +159,7 @@ class SharedChanges:
     def rebuild(self, tenant: str) -> None:
         """Every replica (this one too) rebuilds the tenant from the records at this point of the log."""
         self.pending.append(orjson.dumps(["rebuild", tenant, []]))
-        self.publish()
-        self.catch_up()
+        self.publish()  # applied here too, by the next catch-up (again and again while the records are away)
 
     def _execute(self, pipe) -> list:
         try:
@@ -200,6 +202,7 @@ class SharedChanges:
                     out = handlers[op](tenant, *args)
                 except Exception:  # noqa: BLE001 — a change that cannot be applied here: say so, go on
                     if op == "rebuild":
+                        self.blocked = True
                         raise  # the records are unreachable: stay before it, and try again next time
                     log.exception("change %s %s of tenant %s could not be applied", entry_id, op, tenant)
                     out = None
@@ -224,6 +227,7 @@ class SharedChanges:
 
     def _apply_rebuild(self, tenant: str) -> None:
         self.linked[tenant] = self.rt.rebuild_tenant(tenant)
+        self.blocked = False
 
 
 class Follower:

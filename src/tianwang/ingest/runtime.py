@@ -229,6 +229,8 @@ class Runtime:
         for t in self._threads:
             t.join(timeout=5)
         self.db.dispose()
+        if not self.scratch:
+            log.info("stopped: every accepted event stored (last seq %d)", self._last_seq)
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -537,8 +539,9 @@ class Runtime:
         self.writer.flush()
         self.changes.discard()  # what the failed walk noted was not stored
         for tenant_id in sorted(self._stale_networks):
-            self.changes.rebuild(tenant_id)  # server mode: every replica rebuilds it
+            self.changes.rebuild(tenant_id)  # server mode: told to every replica, this one included
             self._stale_networks.discard(tenant_id)
+        self.changes.catch_up()
 
     def rebuild_tenant(self, tenant_id: str) -> set[int]:
         """The tenant's network and holds again from the records (a commit failed). Returns the hashes

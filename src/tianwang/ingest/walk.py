@@ -20,7 +20,9 @@ from typing import Any
 import orjson
 
 from tianwang.decision.outcomes import Outcome
-from tianwang.errors import Conflict
+from sqlalchemy.exc import DBAPIError
+
+from tianwang.errors import Conflict, StoreUnavailable
 from tianwang.events import EventBase, from_ms, normalise, parse_event
 from tianwang.ingest.notify import notify
 from tianwang.ingest.runtime import InFlight, Runtime, Tenant
@@ -49,10 +51,26 @@ def accept(rt: Runtime, tenant: Tenant, raw: Any, *, effects: tuple = ()) -> Acc
     body_hash = fingerprint(raw)
     with rt.walk_lock:
         try:
-            return walk(rt, tenant, event, body_hash, effects)
-        except StateLost:  # the shared state was emptied (Redis restarted): refill it from the log, again
-            rt.rebuild_shared_state()
-            return walk(rt, tenant, event, body_hash, effects)
+            try:
+                return walk(rt, tenant, event, body_hash, effects)
+            except StateLost:  # the shared state was emptied (Redis restarted): refill it from the log, again
+                rt.rebuild_shared_state()
+                return walk(rt, tenant, event, body_hash, effects)
+        except (StoreUnavailable, DBAPIError) as exc:  # the records database is away: nothing can be stored
+            decision = unstored(rt, tenant, enrich(rt, tenant, event), exc)
+    rt.metrics.observe(decision)
+    return Accepted(decision)
+
+
+def unstored(rt: Runtime, tenant: Tenant, record_or_decision: dict, exc: BaseException) -> dict:
+    """The answer when the records database cannot store the event: the scene's configured fallback
+    outcome (its active strategy's `on_error`), said in `fallback`, with `stored: false`. Nothing
+    of the event is kept; the client sends it again once /readyz is ready."""
+    bundle, version = rt.bundle(tenant.id)
+    why = f"records database unavailable ({type(exc).__name__}): not stored, send the event again"
+    base = decide(bundle, version, record_or_decision, {}, why, time.perf_counter(), budget=False)
+    base.update(delay_until=None, stored=False)
+    return base
 
 
 def walk(rt: Runtime, tenant: Tenant, event: EventBase, body_hash: str, effects: tuple) -> Accepted:
@@ -127,8 +145,8 @@ def link(rt: Runtime, tenant: Tenant, record: dict) -> dict[str, Any] | None:
     measure then takes the fallback, one that does not decides as usual)."""
     try:
         return rt.changes.link(tenant.id, record)
-    except StateError:
-        raise  # server mode, the change log unreachable: the event cannot be walked in order
+    except (StateError, DBAPIError):
+        raise  # server mode: the change log, or the records a rebuild reads, unreachable: not walked
     except Exception:  # noqa: BLE001 — fail safe, said in the decision by compute_variables
         rt.log.exception("network link failed for %s", record["event_id"])
         return None
