@@ -65,6 +65,18 @@ return removed
 
 
 
+# Every series of one event's windows in one call. KEYS: the marker, then the series. ARGV: t, then
+# per series the exclusive lower bound. Returns: marker present (0/1), then per series a flat array
+# member, score, member, score … of its entries in (lower, t].
+_READ = """
+local out = {redis.call('EXISTS', KEYS[1])}
+for i = 2, #KEYS do
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. ARGV[i], ARGV[1], 'WITHSCORES')
+end
+return out
+"""
+
+
 class StateLost(StateError):
     """Redis no longer holds the state (restarted empty, flushed): rebuild it from the log."""
 
@@ -82,7 +94,9 @@ class RedisState:
         self.lateness_ms = lateness_ms
         self.watermark_events = watermark_events
         self.r = redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
-        self._sha = hashlib.sha1(_APPEND.encode()).hexdigest()  # loaded on first use (and after a restart)
+        # the scripts' digests: loaded on first use (and after a restart)
+        self._sha = hashlib.sha1(_APPEND.encode()).hexdigest()
+        self._read_sha = hashlib.sha1(_READ.encode()).hexdigest()
         self._clocks: dict[str, Watermark] = {}
         self._order = 0
         self._bulk: Any = None  # a pipeline collecting appends (rebuilds), flushed every `_bulk_every`
@@ -106,24 +120,21 @@ class RedisState:
               token: str | None = None) -> list[Sequence[Any]]:
         """Every request's ops over (t - W, t], in one round trip; entries of `token` (ghosts of
         an earlier, unfinished walk of this very event) are not the past and are skipped."""
-        pipe = self.r.pipeline(transaction=False)
+        keys = [self.marker]
+        args = [t, b""]
         for stream_id, key, q in requests:
-            pipe.zrangebyscore(self.key(tenant, stream_id, key), f"({t - q.longest}", t, withscores=True, score_cast_func=int)
-        pipe.exists(self.marker)
-        try:
-            replies = pipe.execute()
-        except redis.RedisError as exc:
-            raise StateError(f"window state unreachable: {exc}") from exc
-        self.round_trips += 1
-        if not replies[-1]:
+            keys.append(self.key(tenant, stream_id, key))
+            args.append(t - q.longest)
+        replies = self._call(self._read_sha, _READ, keys, args)
+        if not replies[0]:
             raise StateLost("Redis holds no window state (restarted empty or flushed): rebuild from the log")
         mark = None if token is None else token.encode() + b"\0"
         out = []
-        for (stream_id, key, q), members in zip(requests, replies):
-            if not members:
+        for (stream_id, key, q), flat in zip(requests, replies[1:]):
+            if not flat:
                 out.append(q.empty)
                 continue
-            out.append(_series(members, q.longest, mark).query(t, q))
+            out.append(_series(flat, q.longest, mark).query(t, q))
         return out
 
     # ------------------------------------------------------------------ writes
@@ -146,7 +157,7 @@ class RedisState:
             if self._bulk_n >= self._bulk_every:
                 self._flush_bulk()
             return
-        self._script(keys, args)
+        self._call(self._sha, _APPEND, keys, args)
 
     def remove(self, tenant: str, ts: int, token: str, items: Sequence[tuple[str, tuple]]) -> int:
         mark = token.encode() + b"\0"
@@ -154,16 +165,16 @@ class RedisState:
         for stream_id, key in items:
             keys.append(self.key(tenant, stream_id, key))
             args += (b"", b"", 0)
-        return self._script(keys, args)
+        return self._call(self._sha, _APPEND, keys, args)
 
-    def _script(self, keys: list, args: list) -> int:
-        """One call of the append script (loaded again if Redis restarted and forgot it)."""
+    def _call(self, sha: str, script: str, keys: list, args: list) -> Any:
+        """One call of a script, one round trip (loaded again if Redis restarted and forgot it)."""
         try:
             try:
-                out = self.r.evalsha(self._sha, len(keys), *keys, *args)
+                out = self.r.evalsha(sha, len(keys), *keys, *args)
             except redis.exceptions.NoScriptError:
-                self._sha = self.r.script_load(_APPEND)
-                out = self.r.evalsha(self._sha, len(keys), *keys, *args)
+                self.r.script_load(script)
+                out = self.r.evalsha(sha, len(keys), *keys, *args)
         except redis.RedisError as exc:
             raise StateError(f"window state unreachable: {exc}") from exc
         self.round_trips += 1
@@ -240,10 +251,12 @@ class RedisState:
         """Nothing to write: Redis is the state (a restart of a replica reads it as it is)."""
 
 
-def _series(entries: list[tuple[bytes, int]], horizon: int, ghost: bytes | None) -> Series:
-    """The entries of one fetched series as an in-memory `Series` (ts order, then walk order)."""
+def _series(flat: list[bytes], horizon: int, ghost: bytes | None) -> Series:
+    """One fetched series (member, score, member, score …) as an in-memory `Series`, in ts order
+    then walk order, without the entries of `ghost` (token + NUL)."""
     s = None
-    for m, ts in entries:
+    for j in range(0, len(flat), 2):
+        m = flat[j]
         cut = m.index(b"\0", 16)
         if ghost is not None and m[16:cut + 1] == ghost:
             continue
@@ -251,7 +264,7 @@ def _series(entries: list[tuple[bytes, int]], horizon: int, ghost: bytes | None)
         payload = tuple(orjson.loads(rest)) if rest else ()
         if s is None:
             s = Series(len(payload), horizon)
-        s.append(ts, m[16:cut].decode(), payload)
+        s.append(int(flat[j + 1]), m[16:cut].decode(), payload)
     return s if s is not None else Series(0, horizon)
 
 
