@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tests.state.test_memory_state import ALL_OPS, QUERY, WINDOWS, H, _column_query, _value, brute
+from tests.state.test_memory_state import QUERY, WINDOWS, H, _column_query, _value, brute
 from tianwang.state.base import COUNT, LAST, StateError, WindowQuery
 from tianwang.state.memory import MemoryState
 from tianwang.state.redis import RedisState, StateLost, split_url

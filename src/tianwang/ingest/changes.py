@@ -246,9 +246,15 @@ class Follower:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.every_s):
             try:
                 with self.rt.walk_lock:
                     self.rt.changes.catch_up()
-            except Exception:  # noqa: BLE001 — Redis away: the next round tries again
-                log.warning("following the change log failed", exc_info=True)
+                if failing:
+                    log.warning("following the change log again")
+                failing = False
+            except Exception as exc:  # noqa: BLE001 — Redis or the records away: the next round tries again
+                if not failing:  # once a streak, not five times a second
+                    log.warning("following the change log failed (%s: %s); retrying", type(exc).__name__, exc)
+                failing = True

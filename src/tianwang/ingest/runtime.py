@@ -748,7 +748,7 @@ class Runtime:
             self.apply_reverts()
             for tenant_id in sorted(self.networks):
                 self._sync_blacklist(tenant_id)  # blacklist entries expired since
-            if not self.scratch:
+            if not self.scratch and not self.shared:  # server mode: Redis is the state, the log the networks'
                 self.state.checkpoint(self._checkpoint_path, self._last_seq)
                 self._checkpoint_networks()
 
