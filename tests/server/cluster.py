@@ -189,3 +189,22 @@ def stored(db_url: str | None, data_dir: Path) -> tuple[dict[str, dict], dict[st
     finally:
         engine.dispose()
     return {r["event_id"]: dict(r) for r in rows}, {r["event_id"]: dict(r) for r in held}
+
+
+def differences(want: dict[str, dict], got: dict[str, dict], limit: int = 3) -> list:
+    """The first events whose stored decisions differ, each with only the fields (and values) that differ."""
+    out = []
+    for event_id, a in want.items():
+        b = got.get(event_id)
+        if a == b:
+            continue
+        if b is None:
+            out.append((event_id, "missing"))
+        else:
+            fields = {k: (a[k], b[k]) for k in a if k != "values" and a[k] != b[k]}
+            values = {k: (a["values"].get(k), b["values"].get(k)) for k in a["values"].keys() | b["values"].keys()
+                      if a["values"].get(k) != b["values"].get(k)}
+            out.append((event_id, fields, values))
+        if len(out) >= limit:
+            break
+    return out

@@ -16,7 +16,7 @@ import pytest
 import redis
 from sqlalchemy.engine import make_url
 
-from tests.server.cluster import Proxy, RedisServer, Replica, stored, via_proxy
+from tests.server.cluster import Proxy, RedisServer, Replica, differences, stored, via_proxy
 from tests.serving import open_runtime
 from tianwang.policy.bundle import load_bundle
 from tianwang.state.redis import split_url
@@ -126,8 +126,8 @@ def test_redis_restarted_empty_is_refilled_from_the_log_and_decisions_stay_equal
     assert "shared window state rebuilt from the event log: 2500 events" in "".join(r.output() for r in replicas)
     decisions, holds = stored(pg_url, tmp_path)
     want, want_holds = embedded
-    differ = [(k, want[k], decisions.get(k)) for k in want if want[k] != decisions.get(k)]
-    assert not differ, differ[:3]
+    differ = differences(want, decisions)
+    assert not differ, differ
     assert holds == want_holds
 
 

@@ -8,7 +8,7 @@ import itertools
 
 import orjson
 
-from tests.server.cluster import Replica, stored
+from tests.server.cluster import Replica, differences, stored
 
 
 def test_two_replicas_store_the_embedded_decisions(tmp_path, pg_url, redis_url, sim_log, embedded):
@@ -25,8 +25,8 @@ def test_two_replicas_store_the_embedded_decisions(tmp_path, pg_url, redis_url, 
     server, server_holds = stored(pg_url, tmp_path)
     decisions, holds = embedded
     assert len(server) == len(decisions) == len(sim_log)
-    differ = [(k, decisions[k], server[k]) for k in decisions if decisions[k] != server[k]]
-    assert not differ, differ[:3]
+    differ = differences(decisions, server)
+    assert not differ, differ
     assert server_holds == holds
     # The run exercised what must be shared: windows, rings (their measures count the event's own
     # links), holds, and decisions of every kind.

@@ -58,6 +58,21 @@ def test_wide_payloads_and_bare_streams_match_memory(state):
             reqs += [("wide", ("x", 1), _column_query(c)) for c in range(3)]
             assert [list(r) for r in state.query("t", t, reqs)] == [list(r) for r in memory.query("t", t, reqs)]
 
+def test_series_of_different_windows_read_in_one_call(state):
+    """Each series of one read gets its own window: a short one beside long ones, in any order."""
+    memory = MemoryState(lateness_ms=48 * H)
+    for i in range(48):
+        items = [("short", ("k",), (i,), H), ("long", ("k",), (i,), 24 * H), ("long", ("j",), (i,), 24 * H)]
+        for s in (state, memory):
+            s.append("t", i * H // 2, f"e{i}", items)
+    short, long = WindowQuery((H // 4,), ((COUNT, 0, -1),)), WindowQuery((H, 24 * H), ((COUNT, 0, -1), (COUNT, 1, -1)))
+    for reqs in ([("short", ("k",), short), ("long", ("k",), long), ("long", ("j",), long)],
+                 [("long", ("k",), long), ("short", ("k",), short), ("long", ("j",), long)]):
+        got = [list(r) for r in state.query("t", 24 * H, reqs)]
+        assert got == [list(r) for r in memory.query("t", 24 * H, reqs)]
+        assert got[[r[0] for r in reqs].index("long")] == [1, 47]
+
+
 def test_equal_times_keep_walk_order_for_last(state):
     """Entries of one ts sort in the order they were appended (what `last` reads), as in memory."""
     q = WindowQuery((H,), ((LAST, 0, 0),))

@@ -121,7 +121,7 @@ class RedisState:
         """Every request's ops over (t - W, t], in one round trip; entries of `token` (ghosts of
         an earlier, unfinished walk of this very event) are not the past and are skipped."""
         keys = [self.marker]
-        args = [t, b""]
+        args = [t]  # ARGV[i] is the lower bound of KEYS[i], i >= 2
         for stream_id, key, q in requests:
             keys.append(self.key(tenant, stream_id, key))
             args.append(t - q.longest)
