@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from tianwang.api.commits import commit_waiter
 from tianwang.api.deps import json_body, runtime, tenant
@@ -36,7 +37,7 @@ async def post_event(request: Request) -> Response:
     who = tenant(request)
     rt = runtime(request)
     raw = await json_body(request)
-    accepted = accept(rt, who, raw)
+    accepted = await walked(rt, who, raw)
     decision = accepted.decision
     if accepted.future is not None:
         try:
@@ -44,6 +45,15 @@ async def post_event(request: Request) -> Response:
         except StoreUnavailable as exc:  # the database went away before the commit: the fallback outcome
             decision = unstored(rt, who, decision, exc)
     return reply(render(decision), status_code=_status(decision))
+
+
+async def walked(rt, who, raw):
+    """The walk, on the event loop (embedded: CPU only, a thread hand-off would cost more than it
+    saves) or, in server mode, in a worker thread, so the loop reads and answers other requests
+    while this walk waits on Redis."""
+    if rt.shared:
+        return await run_in_threadpool(accept, rt, who, raw)
+    return accept(rt, who, raw)
 
 
 def _status(decision: dict) -> int:
@@ -67,7 +77,7 @@ async def post_batch(request: Request) -> Response:
     pending = []
     for i, item in enumerate(items):
         try:
-            accepted = accept(rt, who, item)
+            accepted = await walked(rt, who, item)
         except Exception as exc:  # noqa: BLE001 — each item answers for itself
             status, payload = error_payload(exc)
             results[i] = {"index": i, "status": status, **payload}

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,7 @@ class LocalChanges:
     def __init__(self, rt: Runtime):
         self.rt = rt
 
-    def link(self, tenant: str, record: dict) -> dict[str, Any]:
+    def link(self, tenant: str, record: dict, reads: Any = None) -> dict[str, Any]:
         return self.rt.network(tenant).link(record)
 
     def note(self, tenant: str, op: str, *args: Any) -> None:
@@ -97,6 +98,7 @@ class SharedChanges:
         self.applied = 0
         self.round_trips = 0
         self.blocked = False  # a rebuild could not be applied (records away): nothing is linked until it is
+        self.timings: list[float] | None = None  # a list: each link round trip's seconds are added (bench/scale.py)
         self._handlers: dict[str, Callable[..., Any]] = {
             "link": self._apply_link, "mark": rt.apply_mark, "fraud": rt.apply_fraud,
             "hold.add": rt.apply_hold_add, "hold.end": rt.apply_hold_end, "alert": rt.apply_alert,
@@ -125,7 +127,9 @@ class SharedChanges:
 
     # ------------------------------------------------------------------ writing
 
-    def link(self, tenant: str, record: dict) -> dict[str, Any]:
+    def link(self, tenant: str, record: dict, reads: Any = None) -> dict[str, Any]:
+        """The event's links, applied in the log's order; its customer's measures. `reads`: the
+        window state's (add, prime) for the event's windows, read in the same round trip."""
         if self.blocked:
             self.catch_up()  # raises while the rebuild still cannot be applied: this event is not logged
         fields = {k: record[k] for k in LINK_FIELDS if record.get(k) is not None}
@@ -133,7 +137,22 @@ class SharedChanges:
         pipe = self.r.pipeline(transaction=False)
         pipe.xadd(self.key, {b"o": self.me, b"c": body}, maxlen=MAXLEN, approximate=True)
         pipe.xrange(self.key, min=b"(" + self.last)
-        mine, entries = self._execute(pipe)
+        if reads is not None:
+            reads[0](pipe)
+        started = time.perf_counter()
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except redis.RedisError as exc:
+            raise StateError(f"change log unreachable: {exc}") from exc
+        if self.timings is not None:
+            self.timings.append(time.perf_counter() - started)
+        self.round_trips += 1
+        mine, entries = replies[0], replies[1]
+        for reply in (mine, entries):
+            if isinstance(reply, Exception):
+                raise StateError(f"change log refused the event: {reply}")
+        if reads is not None:
+            reads[1](replies[2])
         result = self._apply(entries, until=mine)
         if result is None:  # our entry was not among those read (it always is): read on to it
             result = self._catch_up(until=mine)

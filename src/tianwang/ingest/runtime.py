@@ -490,6 +490,15 @@ class Runtime:
         for tenant_id in sorted(self.networks):
             self._sync_blacklist(tenant_id)
 
+    def windows_ahead(self, tenant_id: str, record: dict):
+        """Server mode: the read of every window the event's strategies need, to send with its
+        change-log round trip (state/redis.py `prefetch`); None otherwise."""
+        if not self.shared:
+            return None
+        bundle = self.bundle(tenant_id)[0]
+        requests = [r for s in bundle.strategies_for(record["scene"]) for r in bundle.plans[s.name].window_requests(record)]
+        return self.state.prefetch(tenant_id, record["ts"], record["event_id"], requests) if requests else None
+
     def mark(self, tenant_id: str, customer_id: str, outcome: str) -> None:
         """A decision's outcome feeds the tenant's network (only a reject changes it)."""
         self.network(tenant_id).mark(customer_id, outcome)

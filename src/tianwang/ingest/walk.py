@@ -144,7 +144,7 @@ def link(rt: Runtime, tenant: Tenant, record: dict) -> dict[str, Any] | None:
     measures come back, already counting them (None if linking failed: a plan that reads a
     measure then takes the fallback, one that does not decides as usual)."""
     try:
-        return rt.changes.link(tenant.id, record)
+        return rt.changes.link(tenant.id, record, reads=rt.windows_ahead(tenant.id, record))
     except (StateError, DBAPIError):
         raise  # server mode: the change log, or the records a rebuild reads, unreachable: not walked
     except Exception:  # noqa: BLE001 — fail safe, said in the decision by compute_variables

@@ -94,10 +94,18 @@ class Plan:
             values[name] = v if type(v) in _PLAIN else jsonable(v)
         return values
 
+    def window_requests(self, event: dict) -> list[tuple[str, tuple, Any]]:
+        """The (stream id, key, query) of every window read `compute` makes for `event` (server mode
+        sends them with the event's change-log round trip)."""
+        return self._requests([key(event) for key in self._keys])
+
+    def _requests(self, keys: list) -> list[tuple[str, tuple, Any]]:
+        return [(sid, k, q) for k, asks in zip(keys, self._asks) if k is not None for sid, q in asks]
+
     def _windows(self, event: dict, tenant: str, state: Any, values: dict[str, Any]) -> None:
         t = event["ts"]
         keys = [key(event) for key in self._keys]  # streams keyed alike share the key tuple
-        requests = [(sid, k, q) for k, asks in zip(keys, self._asks) if k is not None for sid, q in asks]
+        requests = self._requests(keys)
         results = state.query(tenant, t, requests, token=event.get("event_id")) if requests else ()
         i = 0
         for k, serve in zip(keys, self._serve):
