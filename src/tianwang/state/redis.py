@@ -1,4 +1,4 @@
-"""The shared window state of server mode: every series in Redis, one pipelined round trip a step.
+"""The shared window state of server mode: every series in Redis, one round trip to read, one to append.
 
 Owns the Redis layout of the window series, and nothing else of Redis. A series (tenant,
 stream id, key) is one sorted set `w:<tenant>:<stream id>:<key json>`; an entry is a member
@@ -7,7 +7,9 @@ writer's nanosecond clock, so entries of equal ts sort in the order they were wa
 what the in-memory series keeps too. A window query fetches each series' entries of
 (t - longest, t] — all of an event's series in one pipeline — and answers the ops with the very
 `Series` code the memory backend runs, so both backends give the same values by construction
-(tests/state/test_redis_state.py runs random histories through both).
+(tests/state/test_redis_state.py runs random histories through both). The walk sends the read
+with its change-log round trip (`prefetch`, ingest/changes.py), so a decision costs Redis two
+round trips: that one, and the append.
 
 Appends are idempotent. A walk cut short after its append (a replica killed before its
 commit) leaves *ghost* entries; the retry of the event, wherever it walks, reads past them
