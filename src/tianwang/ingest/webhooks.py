@@ -89,8 +89,9 @@ def url_problem(url: str) -> str | None:
 class WebhookDispatcher(Rounds):
     """Delivers due outbox rows to their tenants' webhooks: `run_once`, or a thread with `start`/`stop`.
 
-    Run one per deployment: two dispatchers on one database may both post a row (receivers
-    dedupe on `X-Tianwang-Delivery`, so that is wasteful, not wrong).
+    On PostgreSQL a round holds the deliveries' lease (ingest/rounds.py), so dispatchers of several
+    workers take turns and a row is posted by one of them; on SQLite there is one process. A
+    delivery that timed out may still arrive twice: receivers dedupe on `X-Tianwang-Delivery`.
     """
 
     thread_name = "tianwang-webhooks"
@@ -99,7 +100,7 @@ class WebhookDispatcher(Rounds):
     def __init__(self, engine: Engine, *, attempts: int = 12, timeout_s: float = 5.0, base_delay_s: float = 1.0,
                  max_delay_s: float = 600.0, poll_s: float = 1.0, metrics: Any = None,
                  client: httpx.Client | None = None) -> None:
-        self.engine = engine
+        self.engine = self.lease_engine = engine
         self.attempts = attempts
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s

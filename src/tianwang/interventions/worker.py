@@ -190,6 +190,7 @@ class InterventionWorker(Rounds):
         if attempts < 1:
             raise ValueError("attempts: at least 1")
         self.rt = rt
+        self.lease_engine = rt.db
         self.provider_for = provider_for
         self.attempts = attempts
         self.retry_s = retry_s
