@@ -159,7 +159,7 @@ async def publish(request: Request, user: User = Depends(require("policy:write")
         with rt.db.begin() as conn:
             version, _ = versions.publish_files(conn, tenant=user.tenant, files=files, actor=f"console:{user.username}",
                                                 note=note)
-        rt.reload_policies()
+        rt.policy_published(user.tenant)
         return version
 
     return reply({"version": await run_in_threadpool(store)}, status_code=201)
@@ -176,7 +176,7 @@ async def rollback(request: Request, user: User = Depends(require("policy:write"
     def store() -> tuple[int, int]:
         with rt.db.begin() as conn:
             made = versions.rollback(conn, tenant=user.tenant, actor=f"console:{user.username}", to=to)
-        rt.reload_policies()
+        rt.policy_published(user.tenant)
         return made
 
     version, source = await run_in_threadpool(store)

@@ -13,7 +13,7 @@ measures count its own links, as in one process:
 - `note(tenant, op, *args)`: a change this process already made (a mark, a hold held or
   ended, a ring told of, a device sighting, a list entry), sent with the next `publish()`;
   the walk publishes its notes before it stores the event, an action outside the walk (a
-  disposition, a person's answer, the sweeper, a list edit) once committed.
+  disposition, a person's answer, the sweeper, a list edit, a policy published) once committed.
 - `catch_up()` applies what other replicas logged (before each link; and a few times a second,
   so an idle replica's pages are current).
 - A failed commit logs `rebuild`: every replica rebuilds the tenant's network and holds from the
@@ -103,6 +103,7 @@ class SharedChanges:
             "link": self._apply_link, "mark": rt.apply_mark, "fraud": rt.apply_fraud,
             "hold.add": rt.apply_hold_add, "hold.end": rt.apply_hold_end, "alert": rt.apply_alert,
             "list.put": rt.apply_list_put, "list.remove": rt.apply_list_remove, "device": rt.apply_device,
+            "policy": rt.apply_policy,
             "rebuild": self._apply_rebuild,
         }
 

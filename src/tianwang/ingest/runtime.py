@@ -328,6 +328,17 @@ class Runtime:
                 self._bundles[tenant_id] = (bundle, number)
             log.info("tenant %s: policy version %s live", tenant_id, number)
 
+    def policy_published(self, tenant_id: str) -> None:
+        """A version was just stored by this process: live here at once, and in server mode on every
+        replica at this point of the change log (not up to two seconds later, by the poll)."""
+        with self.walk_lock:
+            self.reload_policies()
+            self.changes.note(tenant_id, "policy")
+            self.changes.publish()
+
+    def apply_policy(self, tenant_id: str) -> None:
+        self.reload_policies()
+
     def _publish_default(self, tenant_id: str) -> tuple[int, Bundle]:
         folder = self.settings.policy_dir or DEFAULT_POLICY
         try:

@@ -1,0 +1,53 @@
+"""Two server-mode runtimes in one process, on one PostgreSQL schema and Redis namespace: what one
+changes outside the walk (a policy published, a list entry) is what the other's next event sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.serving import open_runtime
+from tianwang.ingest.runtime import Tenant
+from tianwang.ingest.walk import accept
+from tianwang.lists.ops import add_entries
+from tianwang.policy import versions
+from tianwang.policy.bundle import read_files
+
+DEMO = Tenant("demo", "demo")
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "policies" / "default"
+
+
+@pytest.fixture
+def pair(tmp_path, pg_url, redis_url):
+    a = open_runtime(tmp_path / "a", pg_url, state=redis_url)
+    b = open_runtime(tmp_path / "b", pg_url, state=redis_url)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def event(i: int, **more) -> dict:
+    return {"event_id": f"e{i}", "scene": "login", "occurred_at": f"2026-11-25T10:{i:02d}:00+08:00",
+            "customer_id": "c1", "device_id": "d1", "ip": "1.2.3.4", **more}
+
+
+def test_a_policy_published_on_one_replica_decides_the_others_next_event(pair):
+    a, b = pair
+    assert accept(b, DEMO, event(1)).wait()["policy_version"] == 1
+    files = read_files(DEFAULT_POLICY)
+    files["policy.yaml"] += "\n# version 2: the same rules, published from replica a\n"
+    with a.db.begin() as conn:
+        version, _ = versions.publish_files(conn, tenant="demo", files=files, actor="test", note="v2")
+    a.policy_published("demo")  # what the console's publish does; b runs no poll (no background threads)
+    assert version == 2
+    assert accept(b, DEMO, event(2)).wait()["policy_version"] == 2
+
+
+def test_a_list_entry_added_on_one_replica_is_hit_on_the_other(pair):
+    a, b = pair
+    assert accept(b, DEMO, event(1)).wait()["outcome"] == "pass"
+    add_entries(a, tenant="demo", raw_entries=[{"list_type": "black", "entity": "device", "value": "d1",
+                                               "reason": "test"}], actor="test")
+    decided = accept(b, DEMO, event(2)).wait()
+    assert decided["outcome"] != "pass", decided
