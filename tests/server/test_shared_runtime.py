@@ -51,3 +51,17 @@ def test_a_list_entry_added_on_one_replica_is_hit_on_the_other(pair):
                                                "reason": "test"}], actor="test")
     decided = accept(b, DEMO, event(2)).wait()
     assert decided["outcome"] != "pass", decided
+
+
+def test_replicas_starting_together_on_an_empty_database_all_start(tmp_path, pg_url, redis_url):
+    """Each makes the demo tenant and publishes the default policy unless another did first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        runtimes = list(pool.map(lambda i: open_runtime(tmp_path / f"r{i}", pg_url, state=redis_url), range(4)))
+    try:
+        assert [rt.bundle("demo")[1] for rt in runtimes] == [1, 1, 1, 1]
+        assert all(rt.tenant_for_key("tw_test_demo_key") is not None for rt in runtimes)
+    finally:
+        for rt in runtimes:
+            rt.close()

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tianwang.config import Settings
-from tianwang.errors import PolicyError
+from tianwang.errors import Conflict, PolicyError
 from tianwang.events import Hasher, from_ms
 from tianwang.ingest.holds import Hold, HoldBook
 from tianwang.ingest.metrics import Metrics
@@ -265,7 +265,12 @@ class Runtime:
                     tenant_repo.set_api_key_hash(conn, id="demo", api_key_hash=hash_key(self.settings.api_key))
                 return
             key = self.settings.api_key or f"tw_{secrets.token_urlsafe(24)}"
-            tenant_repo.create_tenant(conn, id="demo", name="Demo lender", api_key_hash=hash_key(key))
+            try:
+                tenant_repo.create_tenant(conn, id="demo", name="Demo lender", api_key_hash=hash_key(key))
+            except Conflict:  # another replica starting at the same moment made it first
+                if self.settings.api_key:
+                    tenant_repo.set_api_key_hash(conn, id="demo", api_key_hash=hash_key(key))
+                return
             audit_repo.append_audit(conn, tenant="demo", actor="system", action="tenant.create", target="demo", detail={})
             self.demo_key = key
 

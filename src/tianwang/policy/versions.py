@@ -27,6 +27,7 @@ def live(conn: Connection, *, tenant: str) -> dict[str, Any] | None:
 def publish_files(conn: Connection, *, tenant: str, files: dict[str, str], actor: str, note: str = "") -> tuple[int, Bundle]:
     """Validate, compile and store a bundle as the tenant's next version."""
     bundle = compile_bundle(files)
+    policy_repo.lock_tenant(conn, tenant=tenant)  # what is live is read after any publish under way
     current = live(conn, tenant=tenant)
     if current is not None and current["checksum"] == bundle.checksum:
         raise PolicyError("", f"identical to the live version {current['version']}: nothing to publish")
@@ -50,6 +51,7 @@ def publish_folder(conn: Connection, *, tenant: str, folder: Path, actor: str, n
 
 def rollback(conn: Connection, *, tenant: str, actor: str, to: int | None = None) -> tuple[int, int]:
     """Publish version `to` (default: the one before the live one) again; returns (new, source)."""
+    policy_repo.lock_tenant(conn, tenant=tenant)
     current = live(conn, tenant=tenant)
     if current is None:
         raise NotFound(f"tenant {tenant} has no policy version")

@@ -11,6 +11,14 @@ from tianwang.store.schema import policy_versions, utcnow
 _SUMMARY = [c for c in policy_versions.c if c.name != "files"]
 
 
+def lock_tenant(conn: Connection, *, tenant: str) -> None:
+    """Hold the tenant's publishing lock until the transaction ends (PostgreSQL; SQLite writes one at
+    a time anyway): two publishers, or replicas publishing the default at first start, read the live
+    version one after the other."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"policy:{tenant}"})
+
+
 def insert_version(
     conn: Connection,
     *,
@@ -22,9 +30,7 @@ def insert_version(
     published_by: str,
 ) -> int:
     """Store a bundle as the tenant's next version and return that version number."""
-    if conn.dialect.name == "postgresql":
-        # Two publishers of one tenant must not both read the same max(version).
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"policy:{tenant}"})
+    lock_tenant(conn, tenant=tenant)  # two publishers of one tenant must not both read the same max(version)
     next_version = (
         select(func.coalesce(func.max(policy_versions.c.version), 0) + 1)
         .where(policy_versions.c.tenant == tenant)
