@@ -76,7 +76,8 @@ class LocalChanges:
         self.rt.rebuild_tenant(tenant)
 
     def maybe_stored(self, tenant: str, event_id: str) -> bool:
-        return True  # the embedded runtime keeps its own index of stored ids
+        """Whether the event may be stored (a repeat): the runtime's index of stored ids says."""
+        return hash((tenant, event_id)) in self.rt._seen
 
 
 class SharedChanges:
@@ -95,7 +96,6 @@ class SharedChanges:
         self.applying = False
         # tenant → hashes of the ids of every event linked here (from the records or the log)
         self.linked: dict[str, set[int]] = {}
-        self.applied = 0
         self.round_trips = 0
         self.blocked = False  # a rebuild could not be applied (records away): nothing is linked until it is
         self.timings: list[float] | None = None  # a list: each link round trip's seconds are added (bench/scale.py)
@@ -228,7 +228,6 @@ class SharedChanges:
                     out = None
                 finally:
                     self.applying = False
-                self.applied += 1
                 if entry_id == until:
                     result = out
             self.last = entry_id

@@ -801,11 +801,8 @@ class Runtime:
         if self.scratch:
             body_hash = self.writer.body_hash(tenant_id, event_id)
             return None if body_hash is None else ({"event_id": event_id}, body_hash)
-        if self.shared:
-            if not self.changes.maybe_stored(tenant_id, event_id):
-                return None  # no replica linked it: new
-        elif hash((tenant_id, event_id)) not in self._seen:
-            return None
+        if not self.changes.maybe_stored(tenant_id, event_id):
+            return None  # never stored here (server mode: never linked by any replica): new
         with self.db.connect() as conn:
             event = event_repo.get_event(conn, tenant=tenant_id, event_id=event_id)
             if event is None:

@@ -294,12 +294,6 @@ class RedisState:
         info = self.r.info("memory")
         return Stats(self.r.dbsize(), -1, int(info.get("used_memory", 0)))  # keys of the database, not a scan
 
-    def watermark(self, tenant: str) -> int | None:
-        clock = self._clocks.get(tenant)
-        return None if clock is None else clock.ts
-
-    def checkpoint(self, path: Any, last_seq: int) -> None:
-        """Nothing to write: Redis is the state (a restart of a replica reads it as it is)."""
 
 
 def _series(flat: list[bytes], horizon: int, ghost: bytes | None) -> Series:
