@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tianwang.api import collect, errors, events, health, holds, lists, network, records
+from tianwang.api import collect, errors, events, health, holds, lists, monitor, network, records
 from tianwang.console import api as console_api
 from tianwang.console import cases_api as console_cases
 from tianwang.console import pages as console_pages
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     errors.install(app)
-    for module in (events, collect, records, holds, network, lists, health, console_api, console_read,
+    for module in (events, collect, records, holds, network, lists, monitor, health, console_api, console_read,
                    console_policy, console_cases, console_pages):
         app.include_router(module.router)
     _document_event_schema(app)

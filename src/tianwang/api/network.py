@@ -14,7 +14,6 @@ the project's error shape (`{"error": {"code": "invalid_query", …}}`, 422) lik
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any, Callable
 
 import orjson
@@ -31,9 +30,8 @@ from tianwang.decision.outcomes import FRAUD_TYPES
 from tianwang.ingest.notify import DISPOSITIONS, dispose_ring
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param as _int_param
-from tianwang.api.params import one_param as _one_param
+from tianwang.api.params import timestamp_param as _timestamp_param
 from tianwang.errors import NotFound
-from tianwang.events import to_ms
 from tianwang.ingest.runtime import Runtime, Tenant
 from tianwang.network.live import Network
 from tianwang.network.rings import ring_number
@@ -65,24 +63,6 @@ HOPS = (1, 4, 2)  # lowest, highest, default
 MAX_NODES = (1, 1000, 200)
 RING_LIMIT = (1, 500, 50)
 REPORT_HOURS = (1, 168, 1)
-
-
-def _timestamp_param(request: Request, name: str) -> int | None:
-    """An ISO-8601 timestamp with its time zone, as epoch ms (None when not given)."""
-    raw = _one_param(request, name)
-    if raw is None:
-        return None
-    message = "must be an ISO-8601 timestamp with a time zone, like 2026-11-25T10:00:00Z"
-    at = None
-    if 0 < len(raw) <= 64 and raw.isascii():
-        try:
-            at = datetime.fromisoformat(raw)
-        except ValueError:
-            at = None
-    if at is None or at.tzinfo is None or at.utcoffset() is None or not 1970 <= at.year <= 9998:
-        shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
-    return to_ms(at)
 
 
 def _customer_id(value: str) -> str:

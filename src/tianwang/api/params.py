@@ -8,11 +8,13 @@ error, and hostile text (control characters, huge strings) is refused before it 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 
 from tianwang.api.errors import ApiError
+from tianwang.events import to_ms
 
 INT = re.compile(r"[0-9]{1,9}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -37,6 +39,24 @@ def int_param(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
         raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
     return int(raw)
 
+
+
+def timestamp_param(request: Request, name: str) -> int | None:
+    """An ISO-8601 timestamp with its time zone, as epoch ms (None when not given)."""
+    raw = one_param(request, name)
+    if raw is None:
+        return None
+    message = "must be an ISO-8601 timestamp with a time zone, like 2026-11-25T10:00:00Z"
+    at = None
+    if 0 < len(raw) <= 64 and raw.isascii():
+        try:
+            at = datetime.fromisoformat(raw)
+        except ValueError:
+            at = None
+    if at is None or at.tzinfo is None or at.utcoffset() is None or not 1970 <= at.year <= 9998:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise ApiError(422, "invalid_query", f"{name}: {message} (got {shown!r})", [{"field": name, "message": message}])
+    return to_ms(at)
 
 
 def command(raw: Any, *, required: dict[str, int], optional: dict[str, int]) -> dict[str, str | None]:

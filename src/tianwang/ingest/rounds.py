@@ -1,7 +1,7 @@
 """Work done in rounds by a background thread: the webhook deliveries, the intervention tasks.
 
 A subclass sets `thread_name`, `poll_s` and `run_once()`; `start()` runs a round every `poll_s`
-seconds, or at once on `wake()`; `stop()` ends the thread after its current round. A round that
+seconds (`backoff_s` after one that failed), or at once on `wake()`; `stop()` ends the thread after its current round. A round that
 raises (a database that is down, say) is logged and the next one tries again.
 
 On PostgreSQL a round runs only while its process holds the round's lease, a session advisory
@@ -43,6 +43,7 @@ def lease(engine: Engine | None, name: str) -> Iterator[bool]:
 class Rounds:
     thread_name = "tianwang-rounds"
     poll_s = 1.0
+    backoff_s = 1.0  # the wait after a round that failed (at least poll_s)
     lease_engine: Engine | None = None  # the database whose lease a round needs (None: no lease)
 
     def __init__(self) -> None:
@@ -76,10 +77,12 @@ class Rounds:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            wait = self.poll_s
             try:
                 with lease(self.lease_engine, self.thread_name) as held:
                     if held:
                         self.run_once()
             except Exception:  # noqa: BLE001 — logged; the next round tries again
                 log.exception("%s: round failed", self.thread_name)
-            self._wake.wait(self.poll_s)
+                wait = max(self.poll_s, self.backoff_s)
+            self._wake.wait(wait)

@@ -132,6 +132,9 @@ class Runtime:
         self._stale_networks: set[str] = set()
         # tenant → its held events (review, verify, delay) and the rings already flagged (ingest/notify.py)
         self.hold_books: dict[str, HoldBook] = {}
+        self.cube = None  # the monitoring cube (monitor/), read by GET /v1/monitor/cube
+        self.feed = None  # what the writer hands committed decisions to: the cube, or the decided stream
+        self.cube_consumer = None  # server mode's worker: the decided stream's reader (monitor/feed.py)
         self.dispatcher = None  # the webhook deliveries (ingest/webhooks.py), in a server only
         self.interventions = None  # the intervention tasks' worker (interventions/worker.py), likewise
         self._iv_providers: dict[str, Any] = {}
@@ -192,7 +195,9 @@ class Runtime:
             rt.changes.start_at(position, rt._restored_ids)
             rt.changes.catch_up()
         _tune_gc()
-        rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db)
+        if not scratch:
+            rt._open_cube()
+        rt.writer = ScratchWriter() if scratch else GroupCommitWriter(rt.db, on_commit=rt.feed.committed)
         rt.writer.add_listener(rt._settle)
         if background and rt.changes.shared:
             from tianwang.ingest.changes import Follower
@@ -213,7 +218,36 @@ class Runtime:
 
                 rt.interventions = InterventionWorker(rt, rt.intervention_provider)
                 rt.interventions.start()
+                if rt.shared:
+                    from tianwang.monitor.feed import CubeConsumer, record_facts
+
+                    rt.cube_consumer = CubeConsumer(rt.stream_url, rt.cube, record_facts(rt.db, rt.cube.retention_s),
+                                                    claim_s=settings.stream_claim_s)
+                    rt.cube_consumer.start()
         return rt
+
+    @property
+    def stream_url(self) -> str | None:
+        """Server mode: the Redis of the decided stream and the monitoring cube."""
+        return self.settings.stream or self.settings.state
+
+    def _open_cube(self) -> None:
+        """The monitoring cube and its feed: in Redis behind the decided stream (server mode), or in
+        memory, fed by this process's writer and refilled from the records."""
+        from tianwang.monitor import feed
+
+        retention_s = self.settings.cube_hours * 3600
+        if self.shared:
+            from tianwang.monitor.redis_cube import RedisCube
+
+            self.cube = RedisCube(self.stream_url, retention_s=retention_s)
+            self.feed = feed.DecidedStream(self.stream_url)
+        else:
+            from tianwang.monitor.cube import MemoryCube
+
+            self.cube = MemoryCube(retention_s=retention_s)
+            self.feed = feed.LocalFeed(self.cube)
+            self.feed.refill(feed.record_facts(self.db, retention_s))
 
     def close(self) -> None:
         """Drain the writer, checkpoint the state, stop background threads."""
@@ -224,7 +258,11 @@ class Runtime:
             self.dispatcher.stop()
         if self.interventions is not None:
             self.interventions.stop()
+        if self.cube_consumer is not None:
+            self.cube_consumer.stop()
         self.writer.close()
+        if self.feed is not None:
+            self.feed.flush()
         self.checkpoint()
         for t in self._threads:
             t.join(timeout=5)

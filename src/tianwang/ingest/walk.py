@@ -123,6 +123,8 @@ def dedupe(rt: Runtime, tenant: Tenant, event_id: str, body_hash: str) -> Accept
     decision, stored_hash = stored
     if stored_hash != body_hash:
         raise Conflict(f"event_id {event_id!r} was sent before with a different body")
+    if rt.feed is not None:  # server mode: the first walk's replica may have died between commit and stream
+        rt.feed.repeat(tenant.id, decision)
     return Accepted({**decision, "duplicate": True})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -54,3 +56,23 @@ def customer_timeline(
     elif before_ts is not None:
         query = query.where(events.c.ts < before_ts)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+_CUBE_COLS = [decisions.c[n] for n in ("seq", "tenant", "event_id", "scene", "ts", "outcome", "reasons", "fallback",
+                                      "latency_us")]
+
+
+def iter_decided_since(engine: Any, *, since: datetime, batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the decisions made since `since` (wall time), in seq order, each read on a short
+    connection: what the monitoring cube is refilled from."""
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(
+                select(*_CUBE_COLS).where(decisions.c.seq > last, decisions.c.decided_at >= since)
+                .order_by(decisions.c.seq).limit(batch)).mappings()]
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        last = rows[-1]["seq"]

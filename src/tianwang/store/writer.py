@@ -15,6 +15,10 @@ Failures stay local: a duplicate (tenant, event_id) fails only its own Future (`
 a row the database refuses fails only itself; a database that cannot be reached fails the
 whole batch with `StoreUnavailable`, and the next batch tries again.
 
+`on_commit` is given each committed batch's decision rows before any of its Futures is
+resolved, so whatever it hands them to (the monitoring cube's feed, monitor/feed.py) has
+them before a request is answered.
+
 Listeners (`add_listener`) hear of each batch once, after every Future in it is resolved: a
 caller waiting for hundreds of events is woken once per batch instead of once per event
 (one Future callback per event means one thread hand-off, and on an event loop one self-pipe
@@ -82,8 +86,10 @@ class _Item:
 class GroupCommitWriter:
     """Batches event+decision inserts from many callers into few transactions (group commit)."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 500):
+    def __init__(self, engine: Engine, *, max_batch: int = 500,
+                 on_commit: Callable[[list[dict[str, Any]]], None] | None = None):
         self._engine = engine
+        self._on_commit = on_commit
         self._max_batch = max_batch
         self._cond = threading.Condition()
         self._queue: deque[_Item] = deque()
@@ -216,6 +222,11 @@ class GroupCommitWriter:
             for item in items:
                 for effect in item.effects:
                     effect(conn)
+        if self._on_commit is not None and rows:
+            try:
+                self._on_commit(rows)
+            except Exception:  # committed is committed: a hook's failure must not fail the events
+                log.exception("event writer commit hook failed")
         for item, seq in zip(items, seqs, strict=True):
             item.future.set_result(seq)
 
