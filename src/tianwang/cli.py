@@ -16,16 +16,16 @@ from tianwang.errors import TianwangError
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _settings(data_dir: Path | None, db: str | None, state: str | None = None) -> Settings:
-    return Settings.from_env(data_dir=data_dir, db=db, state=state)
+def _settings(data_dir: Path | None, db: str | None, state: str | None = None, stream: str | None = None) -> Settings:
+    return Settings.from_env(data_dir=data_dir, db=db, state=state, stream=stream)
 
 
-def _runtime(data_dir: Path | None, db: str | None, state: str | None = None, **kw):
+def _runtime(data_dir: Path | None, db: str | None, state: str | None = None, stream: str | None = None, **kw):
     from tianwang.errors import TianwangError
     from tianwang.ingest.runtime import Runtime
 
     try:
-        rt = Runtime.open(_settings(data_dir, db, state), **kw)
+        rt = Runtime.open(_settings(data_dir, db, state, stream), **kw)
     except TianwangError as exc:
         raise click.ClickException(str(exc)) from None
     if rt.demo_key:
@@ -38,6 +38,8 @@ db_opt = click.option("--db", help="Records database URL, e.g. postgresql://… 
 tenant_opt = click.option("--tenant", default="demo", show_default=True, help="Tenant id.")
 state_opt = click.option("--state", help="Shared window state and change log, redis://host:port/db (TIANWANG_STATE): "
                          "server mode, for several replicas; default: in process.")
+stream_opt = click.option("--stream", help="Server mode: the Redis of the decided stream, which carries every stored "
+                          "decision to the workers' monitoring cube (TIANWANG_STREAM); default: the --state Redis.")
 
 
 @click.group(epilog="Settings (environment): " + "; ".join(f"{n} — {h}" for n, _, h in settings_help()))
@@ -53,17 +55,20 @@ def main() -> None:
 @data_dir_opt
 @db_opt
 @state_opt
-def serve(host: str, port: int, data_dir: Path | None, db: str | None, state: str | None) -> None:
+@stream_opt
+def serve(host: str, port: int, data_dir: Path | None, db: str | None, state: str | None, stream: str | None) -> None:
     """Run the HTTP API on the embedded default, or as one replica of a cluster (--db postgresql://…
-    --state redis://…; start `tianwang worker network` beside the replicas)."""
+    --state redis://… [--stream redis://…]; start `tianwang worker network` beside the replicas)."""
     import uvicorn
 
     from tianwang.api.app import create_app
 
-    settings = _settings(data_dir, db, state)
+    settings = _settings(data_dir, db, state, stream)
+    if settings.stream and not settings.state:
+        raise click.ClickException("--stream is for server mode: give --state redis://… too (or TIANWANG_STATE)")
     # One process per deployment delivers webhooks and interventions and sweeps ended delays: the
     # embedded server itself, or in server mode the worker.
-    rt = _runtime(data_dir, db, state, deliver=not settings.state)
+    rt = _runtime(data_dir, db, state, stream, deliver=not settings.state)
     mode = f"replica of {_redacted(settings.state)}" if settings.state else f"data: {rt.settings.data_dir}"
     console.print(f"tianwang listening on http://{host}:{port}  ({mode}, API docs at /docs)")
     uvicorn.run(create_app(runtime=rt, owns_runtime=True), host=host, port=port, log_level="warning", access_log=False,
@@ -88,20 +93,23 @@ def worker() -> None:
 @data_dir_opt
 @db_opt
 @state_opt
-def worker_network(data_dir: Path | None, db: str | None, state: str | None) -> None:
-    """Follow the change log and do what one process of a cluster does: deliver webhooks and
-    interventions, release ended delays, keep a copy of every tenant's network. Run one."""
+@stream_opt
+def worker_network(data_dir: Path | None, db: str | None, state: str | None, stream: str | None) -> None:
+    """Follow the change log and do what the workers of a cluster do: deliver webhooks and
+    interventions, release ended delays, keep a copy of every tenant's network, count the decided
+    stream into the monitoring cube. Run one, or more: they take turns delivering and share the stream."""
     import signal
     import threading
 
-    settings = _settings(data_dir, db, state)
+    settings = _settings(data_dir, db, state, stream)
     if not settings.state:
         raise click.ClickException("the worker is for server mode: give --state redis://… (or TIANWANG_STATE)")
-    rt = _runtime(data_dir, db, state, deliver=True)
+    rt = _runtime(data_dir, db, state, stream, deliver=True)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    console.print(f"tianwang worker following {_redacted(settings.state)}")
+    stream = f", decided stream on {_redacted(settings.stream)}" if settings.stream else ""
+    console.print(f"tianwang worker following {_redacted(settings.state)}{stream}")
     try:
         while not done.wait(5.0):
             pass

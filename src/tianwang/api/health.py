@@ -33,6 +33,12 @@ def readyz(request: Request) -> Response:
             checks["state"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["state"] = f"down: {_why(exc)}"
+        if rt.settings.stream and rt.settings.stream != rt.settings.state:  # the decided stream on a Redis of its own
+            try:
+                rt.feed.ping()
+                checks["stream"] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks["stream"] = f"down: {_why(exc)}"
     ready = all(v == "ok" for v in checks.values())
     return reply({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 

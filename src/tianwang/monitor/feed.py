@@ -168,6 +168,7 @@ class CubeConsumer(Rounds):
         self.claim_s, self.count, self.block_ms = claim_s, count, block_ms
         self.name = (name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}").encode()
         self._claimed_at = 0.0
+        self._ready = False
         self.counted = 0  # facts new to the cube
         self.acknowledged = 0  # entries
         # Tests stop a consumer between its count and its acknowledgement, as a kill would.
@@ -175,6 +176,10 @@ class CubeConsumer(Rounds):
 
     def run_once(self) -> int:
         """One batch: entries other consumers left unacknowledged for `claim_s`, else new ones."""
+        if not self._ready:  # a cube never filled (a new deployment, Redis restarted empty): from the records first
+            if not self.cube.holds_records():
+                self.cube.rebuild(self.records)
+            self._ready = True
         entries = self._claim()
         if not entries:
             entries = self._read()
