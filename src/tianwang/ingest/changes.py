@@ -145,8 +145,11 @@ class SharedChanges:
             replies = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
             raise StateError(f"change log unreachable: {exc}") from exc
+        took = time.perf_counter() - started
+        if reads is not None:
+            self.rt.metrics.windows_round_trip.observe(took)
         if self.timings is not None:
-            self.timings.append(time.perf_counter() - started)
+            self.timings.append(took)
         self.round_trips += 1
         mine, entries = replies[0], replies[1]
         for reply in (mine, entries):

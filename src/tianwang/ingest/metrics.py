@@ -7,6 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+ROUND_TRIP_BUCKETS = (0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1)
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -22,6 +23,10 @@ class Metrics:
         self.duplicates = Counter("tianwang_duplicate_events", "Repeated event_ids answered from the record", registry=r)
         self.rejected = Counter("tianwang_rejected_requests", "Requests refused before any decision", ["reason"], registry=r)
         self.rule_hits = Counter("tianwang_rule_hits", "Rules that fired", ["scene", "code"], registry=r)
+        self.windows_round_trip = Histogram(
+            "tianwang_windows_round_trip_seconds", "Server mode: the Redis round trip that appends an event's links to "
+            "the change log and reads all of its windows", buckets=ROUND_TRIP_BUCKETS, registry=r
+        )
         self.state_series = Gauge("tianwang_state_series", "Window series held in the online state", registry=r)
         self.webhook_deliveries = Counter(
             "tianwang_webhook_deliveries", "Webhook delivery attempts by result (delivered, failed, dead)", ["result"], registry=r
