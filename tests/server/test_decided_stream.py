@@ -1,7 +1,8 @@
 """The decided stream of server mode (Redis Streams, consumer group `cube`): every stored decision
 reaches the monitoring cube once, whichever worker dies where, and a cube Redis lost is refilled
-from the records. Real PostgreSQL and Redis; the consumers run in this process so that each one
-can be stopped at an exact point (between reading and counting, between counting and acknowledging)."""
+from the records. Real PostgreSQL and Redis. Most consumers run in this process, so that each one
+can be stopped at an exact point (between reading and counting, between counting and
+acknowledging); the last test runs a replica and workers as real processes."""
 
 from __future__ import annotations
 
@@ -191,3 +192,49 @@ def test_the_cli_refuses_a_stream_without_state_or_a_bad_url(tmp_path):
     res = CliRunner().invoke(main, ["worker", "network", "--data-dir", str(tmp_path), "--state", "redis://127.0.0.1:6379/0",
                                     "--stream", "http://example.org"], env={"TIANWANG_PII_KEY": "k"})
     assert res.exit_code != 0 and "expected redis://" in res.output
+
+
+def test_a_worker_process_takes_over_what_a_dead_one_read(tmp_path, pg_url, redis_url, sim_log):
+    """Real processes: a replica, and a worker started after another consumer read entries and
+    vanished (what Redis sees of a worker killed before it acknowledged): the worker claims them
+    after TIANWANG_STREAM_CLAIM_S, and the cube every replica reads counts each decision once."""
+    import orjson
+
+    from tests.monitor.expected import EVERYTHING, totals
+    from tests.server.cluster import Replica
+
+    claim = {"TIANWANG_STREAM_CLAIM_S": "1"}
+    first = Replica(tmp_path / "w0", pg_url, redis_url, command=("worker", "network"), env=claim)
+    replica = Replica(tmp_path / "r", pg_url, redis_url)
+    client_url, ns = split_url(redis_url)
+    r = redis.Redis.from_url(client_url)
+    key = f"{ns}:decided".encode()
+    try:
+        replica.wait_ready()
+        deadline = time.monotonic() + 60  # the first worker marks the empty cube and makes the group
+        while not (r.exists(f"{ns}:cube:epoch") and r.exists(key) and r.xinfo_groups(key)):
+            assert time.monotonic() < deadline, first.output()
+            time.sleep(0.1)
+        first.stop()
+        for e in sim_log[:400]:
+            assert replica.client.post("/v1/events", content=orjson.dumps(e)).status_code == 201
+        taken = r.xreadgroup(GROUP, "killed-worker", {key: b">"}, count=150)[0][1]
+        assert len(taken) == 150
+        worker = Replica(tmp_path / "w1", pg_url, redis_url, command=("worker", "network"), env=claim)
+        try:
+            want = from_records(pg_url, tmp_path)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got = totals(replica.client.get("/v1/monitor/cube", params=EVERYTHING).json())
+                if got == want:
+                    break
+                time.sleep(0.3)
+            assert got == want, worker.output()
+            assert want["decisions"] == 400
+            assert r.xpending(key, GROUP)["pending"] == 0
+            assert "claimed 150 entries" in worker.output()
+        finally:
+            worker.stop()
+    finally:
+        first.stop()
+        replica.stop()
