@@ -132,3 +132,14 @@ def test_a_fact_counts_once_and_cells_expire_after_their_retention():
     assert cube.cells("other", minute, minute) == {}
     now[0] += 3601
     assert cube.cells("t", minute, minute) == {}
+
+
+def test_an_empty_cube_reports_the_hour_up_to_now(tmp_path):
+    rt = open_runtime(tmp_path, None)
+    try:
+        body = TestClient(create_app(runtime=rt)).get("/v1/monitor/cube", headers=HEADERS).json()
+    finally:
+        rt.close()
+    end = datetime.fromisoformat(body["to"].replace("Z", "+00:00"))
+    assert abs((datetime.now(timezone.utc) - end).total_seconds()) < 120
+    assert len(body["buckets"]) == 60 and body["totals"]["decisions"] == 0

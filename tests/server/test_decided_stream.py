@@ -52,6 +52,12 @@ def drain(c: CubeConsumer, r: redis.Redis, key: bytes, *, timeout: float = 30) -
     raise AssertionError(f"not drained in {timeout}s: {r.xpending(key, GROUP)}")
 
 
+def stream_of(rt) -> tuple[redis.Redis, bytes]:
+    """A client of the replica's stream Redis, and the decided stream's key."""
+    client_url, ns = split_url(rt.stream_url)
+    return redis.Redis.from_url(client_url), f"{ns}:decided".encode()
+
+
 def cube_totals(rt) -> dict:
     """The totals of the tenant's whole cube (the simulated days lie within 40 days of its newest minute)."""
     newest = rt.cube.newest("demo")
@@ -73,9 +79,7 @@ def test_entries_of_dead_consumers_are_claimed_and_counted_once(replica, sim_log
     log = sim_log[:1500]
     for e in log:
         accept(rt, DEMO, e).wait()
-    client_url, ns = split_url(rt.stream_url)
-    r = redis.Redis.from_url(client_url)
-    key = f"{ns}:decided".encode()
+    r, key = stream_of(rt)
     assert r.xlen(key) == len(log)  # one entry per stored decision, appended before it was answered
 
     def killed(ids):
@@ -102,9 +106,7 @@ def test_a_repeat_is_appended_again_and_counted_once(replica, sim_log, pg_url, t
     c.run_once()
     for e in sim_log[:300]:
         accept(rt, DEMO, e).wait()
-    client_url, ns = split_url(rt.stream_url)
-    r = redis.Redis.from_url(client_url)
-    key = f"{ns}:decided".encode()
+    r, key = stream_of(rt)
     drain(c, r, key)
     for e in sim_log[:40]:  # the lender's retries: answered from the record, appended again
         assert accept(rt, DEMO, e).wait()["duplicate"] is True
@@ -119,12 +121,10 @@ def test_a_cube_lost_with_redis_is_refilled_from_the_records(replica, sim_log, p
     for e in sim_log[:600]:
         accept(rt, DEMO, e).wait()
     c = consumer(rt)
-    client_url, ns = split_url(rt.stream_url)
-    r = redis.Redis.from_url(client_url)
-    key = f"{ns}:decided".encode()
+    r, key = stream_of(rt)
     drain(c, r, key)
     # Redis restarted empty, as far as the cube and the stream go: every key and the group gone
-    lost = list(r.scan_iter(match=f"{ns}:cube:*")) + [key]
+    lost = list(r.scan_iter(match=key.replace(b":decided", b":cube:*"))) + [key]
     assert r.unlink(*lost) > 3
     for e in sim_log[600:650]:
         accept(rt, DEMO, e).wait()
@@ -139,9 +139,7 @@ def test_a_malformed_entry_is_acknowledged_and_skipped(replica, sim_log):
     c.run_once()
     for e in sim_log[:20]:
         accept(rt, DEMO, e).wait()
-    client_url, ns = split_url(rt.stream_url)
-    r = redis.Redis.from_url(client_url)
-    key = f"{ns}:decided".encode()
+    r, key = stream_of(rt)
     r.xadd(key, {b"f": b"{not json"})
     r.xadd(key, {b"f": b'["demo", "x", "minute?", []]'})
     r.xadd(key, {b"other": b"1"})

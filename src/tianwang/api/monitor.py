@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -26,7 +28,7 @@ async def cube(
     from_: str | None = Query(None, alias="from", description="the first bucket's start, ISO-8601 with a time "
                                                                "zone (default: 60 buckets before `to`)"),
     to: str | None = Query(None, description="the end, exclusive (default: the end of the latest minute the "
-                                             "cube holds for the tenant, in event time)"),
+                                             "cube holds for the tenant, in event time; now if it holds none)"),
     scene: str | None = Query(None, description="only this scene's decisions (default: every scene)"),
 ) -> Response:
     step = one_param(request, "step") or "minute"
@@ -40,7 +42,9 @@ async def cube(
     rt = runtime(request)
     if end is None:
         newest = await run_in_threadpool(rt.cube.newest, who.id)
-        latest = (newest + 1) * MINUTE_MS if newest is not None else (start or 0) + DEFAULT_BUCKETS * width
+        if newest is None:  # nothing counted yet: the period up to now
+            newest = int(time.time() * 1000) // MINUTE_MS
+        latest = (newest + 1) * MINUTE_MS
         end = latest if start is None else max(latest, start + width)
     if start is None:
         start = end - DEFAULT_BUCKETS * width
