@@ -146,12 +146,29 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
                                                 speed=speed, days=FOREVER_DAYS if forever else 1)
         _report(console, tally, generated, interrupted)
         _holds_report(console, base, key)
+        _cube_report(console, base, key)
         ok = tally.answered == generated and not tally.errors
         return 0 if ok or (interrupted and not tally.errors) else 1
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         rt.close()
+
+
+def _cube_report(console: Console, base: str, key: str) -> None:
+    """The monitoring cube by the hour (read over the API): the busiest hour and the rules fired most."""
+    try:
+        body = httpx.get(f"{base}/v1/monitor/cube", params={"step": "hour"}, headers={"X-API-Key": key},
+                         timeout=30).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        console.print(f"[red]could not read the monitoring cube[/]: {exc}")
+        return
+    busiest = max(body["buckets"], key=lambda b: b["decisions"])
+    top = ", ".join(f"{code} {n:,}" for code, n in list(body["totals"]["reasons"].items())[:3]) or "none"
+    outcomes = ", ".join(f"{o} {n:,}" for o, n in busiest["outcomes"].items())
+    console.print(f"[bold]Monitoring cube[/] (GET /v1/monitor/cube?step=hour): {body['totals']['decisions']:,} "
+                  f"decisions; the busiest hour began {busiest['at']} (UTC) with {busiest['decisions']:,} "
+                  f"({outcomes}); the rules fired most: {top}", soft_wrap=True)
 
 
 def _holds_report(console: Console, base: str, key: str) -> None:

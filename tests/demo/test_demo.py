@@ -35,6 +35,8 @@ def test_demo_streams_a_day_answers_every_event_and_ends(tmp_path):
     n, of = (int(g.replace(",", "")) for g in answered.groups())
     assert n == of == len(events)
     assert re.search(r"Held decisions .*: \d+; still held \d+", out), out
+    cube = re.search(r"Monitoring cube .*?: ([\d,]+) decisions; the busiest hour", out)
+    assert cube and int(cube.group(1).replace(",", "")) == len(events), out
     table = out[out.index("What the default policy caught"):]
     rows = {line.split()[0] for line in table.splitlines() if line.strip()}
     assert "normal" in rows
