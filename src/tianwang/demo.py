@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -158,15 +158,18 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
 def _cube_report(console: Console, base: str, key: str) -> None:
     """The monitoring cube by the hour (read over the API): the busiest hour and the rules fired most."""
     try:
-        body = httpx.get(f"{base}/v1/monitor/cube", params={"step": "hour"}, headers={"X-API-Key": key},
-                         timeout=30).raise_for_status().json()
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
+            days = client.get("/v1/monitor/cube", params={"step": "day"}).raise_for_status().json()
+            week = datetime.fromisoformat(days["to"].replace("Z", "+00:00")) - timedelta(days=7)
+            body = client.get("/v1/monitor/cube", params={"step": "hour", "to": days["to"],
+                                                          "from": week.isoformat()}).raise_for_status().json()
     except httpx.HTTPError as exc:
         console.print(f"[red]could not read the monitoring cube[/]: {exc}")
         return
     busiest = max(body["buckets"], key=lambda b: b["decisions"])
-    top = ", ".join(f"{code} {n:,}" for code, n in list(body["totals"]["reasons"].items())[:3]) or "none"
+    top = ", ".join(f"{code} {n:,}" for code, n in list(days["totals"]["reasons"].items())[:3]) or "none"
     outcomes = ", ".join(f"{o} {n:,}" for o, n in busiest["outcomes"].items())
-    console.print(f"[bold]Monitoring cube[/] (GET /v1/monitor/cube?step=hour): {body['totals']['decisions']:,} "
+    console.print(f"[bold]Monitoring cube[/] (GET /v1/monitor/cube): {days['totals']['decisions']:,} "
                   f"decisions; the busiest hour began {busiest['at']} (UTC) with {busiest['decisions']:,} "
                   f"({outcomes}); the rules fired most: {top}", soft_wrap=True)
 
