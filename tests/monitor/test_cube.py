@@ -44,6 +44,7 @@ def test_cube_counts_every_stored_decision_once(served, log, tmp_path):
     want = from_records(None, tmp_path)
     assert want["decisions"] == len(log)
     assert totals(res.json()) == want
+    assert res.json()["behind"] == {"entries": 0, "unacknowledged": 0}  # embedded: counted before the answer
     # repeats answered from the record are not counted again
     for e in log[:50]:
         assert client.post("/v1/events", content=orjson.dumps(e), headers=HEADERS).json()["duplicate"] is True

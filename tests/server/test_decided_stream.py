@@ -81,6 +81,7 @@ def test_entries_of_dead_consumers_are_claimed_and_counted_once(replica, sim_log
         accept(rt, DEMO, e).wait()
     r, key = stream_of(rt)
     assert r.xlen(key) == len(log)  # one entry per stored decision, appended before it was answered
+    assert rt.feed.behind() == {"entries": len(log), "unacknowledged": 0}  # what GET /v1/monitor/cube says
 
     def killed(ids):
         raise Killed
@@ -93,7 +94,9 @@ def test_entries_of_dead_consumers_are_claimed_and_counted_once(replica, sim_log
     pending = {c["name"]: c["pending"] for c in r.xinfo_consumers(key, GROUP)}
     assert pending == {b"a": 200, b"b": 300}
 
+    assert rt.feed.behind() == {"entries": len(log) - 500, "unacknowledged": 500}
     drain(survivor, r, key)
+    assert rt.feed.behind() == {"entries": 0, "unacknowledged": 0}
     # the survivor took over both dead consumers' entries: 500 delivered twice, none counted twice
     assert survivor.acknowledged == len(log)
     assert counted_then_killed.counted + survivor.counted == len(log)
@@ -230,6 +233,8 @@ def test_a_worker_process_takes_over_what_a_dead_one_read(tmp_path, pg_url, redi
             assert got == want, worker.output()
             assert want["decisions"] == 400
             assert r.xpending(key, GROUP)["pending"] == 0
+            behind = replica.client.get("/v1/monitor/cube", params=EVERYTHING).json()["behind"]
+            assert behind == {"entries": 0, "unacknowledged": 0}
             assert "claimed 150 entries" in worker.output()
         finally:
             worker.stop()

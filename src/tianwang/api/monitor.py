@@ -57,4 +57,7 @@ async def cube(
     first, last = (start - start % width) // MINUTE_MS, (end - 1) // MINUTE_MS
     cells = await run_in_threadpool(rt.cube.cells, who.id, first, last)
     body = report(cells, start_ms=start, end_ms=end, step=step, scene=scene)
-    return reply({"tenant": who.id, "step": step, "from": iso(start), "to": iso(end), "scene": scene, **body})
+    # How current the cube is: decisions stored and not yet counted (server mode: the workers' lag).
+    behind = await run_in_threadpool(rt.feed.behind)
+    return reply({"tenant": who.id, "step": step, "from": iso(start), "to": iso(end), "scene": scene,
+                  "behind": behind, **body})

@@ -88,6 +88,9 @@ class LocalFeed:
     def repeat(self, tenant: str, decision: dict[str, Any]) -> None:
         pass  # counted when committed, in this very process
 
+    def behind(self) -> dict[str, int | None]:
+        return {"entries": 0, "unacknowledged": 0}  # counted before the answer
+
     def flush(self) -> None:
         pass
 
@@ -142,6 +145,20 @@ class DecidedStream:
             self.appended += len(sending)
             self.round_trips += 1
             self._failing = False
+
+    def behind(self) -> dict[str, int | None]:
+        """How far the workers are behind the stream: entries not yet read by the group (`entries`,
+        None when Redis is older than 7.0 and does not say) and read but not yet acknowledged."""
+        try:
+            groups = {g["name"]: g for g in self.r.xinfo_groups(self.key)}
+        except redis.ResponseError:  # no stream yet: nothing appended, nothing behind
+            return {"entries": 0, "unacknowledged": 0}
+        except redis.RedisError as exc:
+            raise StateError(f"decided stream unreachable: {exc}") from exc
+        group = groups.get(GROUP)
+        if group is None:  # no worker has read it yet: every entry is behind
+            return {"entries": self.r.xlen(self.key), "unacknowledged": 0}
+        return {"entries": group.get("lag"), "unacknowledged": group["pending"]}
 
     def ping(self) -> None:
         try:
