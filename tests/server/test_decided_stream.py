@@ -58,6 +58,16 @@ def stream_of(rt) -> tuple[redis.Redis, bytes]:
     return redis.Redis.from_url(client_url), f"{ns}:decided".encode()
 
 
+def walked(rt, events: list[dict]) -> tuple[CubeConsumer, redis.Redis, bytes]:
+    """A worker's consumer that has started (the empty cube marked as holding the records), then
+    `events` walked; with the stream's client and key."""
+    c = consumer(rt)
+    c.run_once()
+    for e in events:
+        accept(rt, DEMO, e).wait()
+    return (c, *stream_of(rt))
+
+
 def cube_totals(rt) -> dict:
     """The totals of the tenant's whole cube (the simulated days lie within 40 days of its newest minute)."""
     newest = rt.cube.newest("demo")
@@ -105,11 +115,7 @@ def test_entries_of_dead_consumers_are_claimed_and_counted_once(replica, sim_log
 
 def test_a_repeat_is_appended_again_and_counted_once(replica, sim_log, pg_url, tmp_path):
     rt = replica
-    c = consumer(rt)
-    c.run_once()
-    for e in sim_log[:300]:
-        accept(rt, DEMO, e).wait()
-    r, key = stream_of(rt)
+    c, r, key = walked(rt, sim_log[:300])
     drain(c, r, key)
     for e in sim_log[:40]:  # the lender's retries: answered from the record, appended again
         assert accept(rt, DEMO, e).wait()["duplicate"] is True
@@ -138,11 +144,7 @@ def test_a_cube_lost_with_redis_is_refilled_from_the_records(replica, sim_log, p
 
 def test_a_malformed_entry_is_acknowledged_and_skipped(replica, sim_log):
     rt = replica
-    c = consumer(rt)
-    c.run_once()
-    for e in sim_log[:20]:
-        accept(rt, DEMO, e).wait()
-    r, key = stream_of(rt)
+    c, r, key = walked(rt, sim_log[:20])
     r.xadd(key, {b"f": b"{not json"})
     r.xadd(key, {b"f": b'["demo", "x", "minute?", []]'})
     r.xadd(key, {b"other": b"1"})
