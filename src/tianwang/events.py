@@ -500,6 +500,11 @@ def from_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
+def iso(ms: int) -> str:
+    """Epoch milliseconds as the API writes a time: ISO-8601 in UTC with a Z."""
+    return from_ms(ms).isoformat().replace("+00:00", "Z")
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

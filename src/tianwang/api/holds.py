@@ -12,7 +12,8 @@ from tianwang.api.deps import json_body, runtime, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param, one_param
 from tianwang.api.reply import plain, reply
-from tianwang.ingest.notify import iso, resolve_hold
+from tianwang.events import iso
+from tianwang.ingest.notify import resolve_hold
 from tianwang.ingest.runtime import Tenant
 from tianwang.store import holds as holds_repo
 from tianwang.store import outbox as outbox_repo

@@ -12,9 +12,9 @@ from tianwang.api.deps import runtime, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import one_param, timestamp_param
 from tianwang.api.reply import reply
-from tianwang.events import SCENES
+from tianwang.events import SCENES, iso
 from tianwang.ingest.runtime import Tenant
-from tianwang.monitor.cube import MAX_BUCKETS, MINUTE_MS, STEPS, iso, report
+from tianwang.monitor.cube import MAX_BUCKETS, MINUTE_MS, STEPS, report
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
 DEFAULT_BUCKETS = 60

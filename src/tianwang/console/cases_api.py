@@ -17,7 +17,7 @@ from tianwang.api.reply import reply
 from tianwang.cases import service
 from tianwang.console.auth import User, require
 from tianwang.decision.outcomes import FRAUD_TYPES
-from tianwang.events import from_ms
+from tianwang.events import from_ms, iso
 from tianwang.store.cases import STATUSES
 
 router = APIRouter(prefix="/console/api/cases", tags=["console"])
@@ -53,8 +53,6 @@ async def _do(fn, *args, **kwargs) -> Any:
         raise ApiError(422, "invalid_body", str(exc)) from None
 
 
-def _iso(ms: int) -> str:
-    return from_ms(ms).isoformat().replace("+00:00", "Z")
 
 
 def _case_id(raw: str) -> int:
@@ -84,8 +82,8 @@ def queue(request: Request, user: User = Depends(require("console:read"))) -> Re
 def case(case_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
     detail = service.case_detail(runtime(request), user.tenant, _case_id(case_id))
     detail["held"] = [{"event_id": h["event_id"], "customer_id": h["customer_id"], "scene": h["scene"],
-                       "held_outcome": h["outcome"], "occurred_at": _iso(h["ts"]),
-                       "delay_until": _iso(h["until"]) if h["until"] is not None else None} for h in detail["held"]]
+                       "held_outcome": h["outcome"], "occurred_at": iso(h["ts"]),
+                       "delay_until": iso(h["until"]) if h["until"] is not None else None} for h in detail["held"]]
     if detail["ring"] is not None:
         detail["ring"] = {"id": detail["ring"]["ring_id"], "members": detail["ring"]["members"] or []}
     return reply(plain(detail))

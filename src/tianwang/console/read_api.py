@@ -22,7 +22,7 @@ from tianwang.api.reply import reply
 from tianwang.console.auth import User, require
 from tianwang.decision.outcomes import OUTCOMES
 from tianwang.errors import NotFound
-from tianwang.events import from_ms
+from tianwang.events import iso
 from tianwang.lists import ops as list_ops
 from tianwang.store import decisions as decision_repo
 from tianwang.store import holds as holds_repo
@@ -33,13 +33,11 @@ LIMIT = (1, 500, 100)
 AFTER = (0, 2**62, 0)
 
 
-def _iso(ms: int) -> str:
-    return from_ms(ms).isoformat().replace("+00:00", "Z")
 
 
 def _decision_item(r) -> dict:
     return {"seq": r["seq"], "event_id": r["event_id"], "scene": r["scene"], "customer_id": r["customer_id"],
-            "occurred_at": _iso(r["ts"]), "outcome": r["outcome"], "score": r["score"],
+            "occurred_at": iso(r["ts"]), "outcome": r["outcome"], "score": r["score"],
             "reasons": [x["code"] for x in r["reasons"] or []],
             "strategy_version": f"{r['strategy']}@{r['policy_version']}" if r["strategy"] else None}
 
@@ -92,10 +90,10 @@ def customer(customer_id: str, request: Request, user: User = Depends(require("c
     return reply({
         "customer_id": cid, "ring_id": ring_id, "devices": devices, "lists": entries,
         "holds": [public_hold(h) for h in held],
-        "decisions": [{"event_id": r["event_id"], "scene": r["scene"], "occurred_at": _iso(r["ts"]),
+        "decisions": [{"event_id": r["event_id"], "scene": r["scene"], "occurred_at": iso(r["ts"]),
                        "outcome": r["outcome"], "score": r["score"],
                        "reasons": [{"code": x["code"], "text": x["text"]} for x in r["reasons"] or []]} for r in rows],
-        "events": [{"event_id": r["event_id"], "scene": r["scene"], "occurred_at": _iso(r["ts"]), "event": r["payload"]}
+        "events": [{"event_id": r["event_id"], "scene": r["scene"], "occurred_at": iso(r["ts"]), "event": r["payload"]}
                    for r in rows],
     })
 

@@ -30,7 +30,7 @@ from tianwang.cases.alerts import alerts_for, ring_alert
 from tianwang.interventions.tasks import tasks_for
 from tianwang.decision.outcomes import FRAUD_TYPES, Outcome
 from tianwang.errors import Conflict, NotFound, StoreUnavailable
-from tianwang.events import from_ms, to_ms
+from tianwang.events import iso, to_ms
 from tianwang.ingest.holds import HELD_OUTCOMES, HELD_SCENES, Hold, HoldBook
 from tianwang.store import audit as audit_repo
 from tianwang.store import holds as holds_repo
@@ -46,8 +46,6 @@ DISPOSITIONS = ("fraud", "not_fraud")
 DISPOSITION_CODE = "RING_DISPOSITION_FRAUD"
 
 
-def iso(ms: int) -> str:
-    return from_ms(ms).isoformat().replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------------- the walk's step

@@ -27,8 +27,9 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
+
+from tianwang.events import iso
 
 MINUTE_MS = 60_000
 STEPS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
@@ -166,7 +167,3 @@ def _public(b: dict[str, Any]) -> dict[str, Any]:
     b["outcomes"] = dict(sorted(b["outcomes"].items()))
     b["reasons"] = dict(sorted(b["reasons"].items(), key=lambda kv: (-kv[1], kv[0])))
     return b
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tianwang.events import from_ms
+from tianwang.events import iso
 from tianwang.network.entities import CARD, OTHER, OWN, PHONE
 from tianwang.network.graph import MINUTE_MS
 from tianwang.network.measures import BLACKLISTED, FRAUD, REJECTED, profile
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from tianwang.network.live import Network
 
 
-def _iso(ms: int) -> str:
-    return from_ms(ms).isoformat().replace("+00:00", "Z")
 
 
 def _flags(bits: int) -> list[str]:
@@ -74,7 +72,7 @@ def neighbourhood(net: Network, customer_id: str, *, hops: int = 2, max_nodes: i
                     seen_e.add(e)
                     nodes[enode["id"]] = enode
                 edges.append({"source": f"c:{g.cust_ids[c]}", "target": enode["id"], "role": _role(g.ent_kind[e], v & 3),
-                              "last_seen": _iso((v >> 2) * MINUTE_MS)})
+                              "last_seen": iso((v >> 2) * MINUTE_MS)})
                 if enode["hub"]:
                     continue
                 for x in g.member_list(e):
@@ -91,7 +89,7 @@ def neighbourhood(net: Network, customer_id: str, *, hops: int = 2, max_nodes: i
         for e, v in sorted((g.edges[c] or {}).items()):
             if e in seen_e:
                 edges.append({"source": f"c:{g.cust_ids[c]}", "target": _entity_node(net, e)["id"],
-                              "role": _role(g.ent_kind[e], v & 3), "last_seen": _iso((v >> 2) * MINUTE_MS)})
+                              "role": _role(g.ent_kind[e], v & 3), "last_seen": iso((v >> 2) * MINUTE_MS)})
     return {"center": f"c:{customer_id}", "nodes": list(nodes.values()), "edges": edges, "truncated": truncated}
 
 
@@ -106,7 +104,7 @@ def ring_detail(net: Network, ring_id: str) -> dict[str, Any] | None:
         if gone is None:
             return None
         at, why, into = gone
-        return {"id": ring_id, "retired": {"at": _iso(at), "why": why, "into": ring_name(into) if into else None}}
+        return {"id": ring_id, "retired": {"at": iso(at), "why": why, "into": ring_name(into) if into else None}}
     g = net.graph
     ids = g.cust_ids
     shared: dict[int, list[int]] = {}
@@ -122,13 +120,13 @@ def ring_detail(net: Network, ring_id: str) -> dict[str, Any] | None:
     return {
         "id": ring.name,
         "size": len(ring.members),
-        "first_seen": _iso(ring.first_seen),
-        "changed_at": _iso(ring.changed_at),
+        "first_seen": iso(ring.first_seen),
+        "changed_at": iso(ring.changed_at),
         "profile": profile(net, ring),
-        "members": [{"customer_id": ids[c], "joined_at": _iso(ring.joined[c]) if c in ring.joined else None,
+        "members": [{"customer_id": ids[c], "joined_at": iso(ring.joined[c]) if c in ring.joined else None,
                      "flags": _flags(net.flags[c])} for c in sorted(ring.members, key=lambda c: ids[c])],
         "shared": shared_list,
-        "timeline": [{"at": _iso(ts), "what": what, "detail": detail} for ts, what, detail in ring.timeline],
+        "timeline": [{"at": iso(ts), "what": what, "detail": detail} for ts, what, detail in ring.timeline],
     }
 
 
@@ -137,8 +135,8 @@ def rings_by_risk(net: Network, *, limit: int = 50) -> list[dict[str, Any]]:
     rows = []
     for ring in net.rings.rings.values():
         p = profile(net, ring)
-        rows.append({"id": ring.name, "size": p["size"], "risk": p["risk"], "first_seen": _iso(ring.first_seen),
-                     "changed_at": _iso(ring.changed_at), "devices": p["devices"], "shared_kinds": p["shared_kinds"]})
+        rows.append({"id": ring.name, "size": p["size"], "risk": p["risk"], "first_seen": iso(ring.first_seen),
+                     "changed_at": iso(ring.changed_at), "devices": p["devices"], "shared_kinds": p["shared_kinds"]})
     rows.sort(key=lambda r: (-r["risk"], -r["size"], r["id"]))
     return rows[:limit]
 
@@ -153,7 +151,7 @@ def _ring_summary(net: Network, ring: Any, since_ts: int, until_ts: int) -> dict
     last_apply = net.last_apply
     applied = sorted(ids[c] for c in ring.members if since_ts < last_apply.get(c, -1) <= until_ts)
     return {"id": ring.name, "size": len(ring.members), "risk": profile(net, ring)["risk"],
-            "first_seen": _iso(ring.first_seen), "joined": len(joined), "joined_members": joined[:REPORT_MEMBERS_MAX],
+            "first_seen": iso(ring.first_seen), "joined": len(joined), "joined_members": joined[:REPORT_MEMBERS_MAX],
             "applied": len(applied), "applied_members": applied[:REPORT_MEMBERS_MAX]}
 
 
@@ -197,7 +195,7 @@ def ring_report(net: Network, since_ts: int | None = None, until_ts: int | None 
     for src, got in sorted(parts.items()):
         live = rings.rings.get(src)
         row = _ring_summary(net, live, since, until) if live is not None else {"id": ring_name(src)}
-        row["at"] = _iso(min(at for at, _ in got))
+        row["at"] = iso(min(at for at, _ in got))
         row["parts"] = [_ring_summary(net, rings.rings[p], since, until) for _, p in sorted(got)]
         split_rows.append(row)
     merged, dissolved = [], []
@@ -206,13 +204,13 @@ def ring_report(net: Network, since_ts: int | None = None, until_ts: int | None 
             continue
         if why == "merged":
             survivor = rings.rings.get(into)
-            merged.append({"id": ring_name(r), "at": _iso(at), "into": ring_name(into),
+            merged.append({"id": ring_name(r), "at": iso(at), "into": ring_name(into),
                            "into_ring": None if survivor is None else _ring_summary(net, survivor, since, until)})
         else:
-            dissolved.append({"id": ring_name(r), "at": _iso(at)})
+            dissolved.append({"id": ring_name(r), "at": iso(at)})
     grew.sort(key=lambda row: (-row["joined"], row["id"]))
     return {
-        "period": {"since": _iso(since), "until": _iso(until)},
+        "period": {"since": iso(since), "until": iso(until)},
         "formed": formed,
         "grew": grew,
         "split": split_rows,
