@@ -58,7 +58,7 @@ def fact(row: dict[str, Any]) -> Fact:
     """The fact of a decision row (as the writer commits it, or as stored in `decisions`)."""
     scene = row["scene"]
     fields = [(f"o|{scene}|{row['outcome']}", 1), (f"l|{scene}", int(row.get("latency_us") or 0))]
-    codes = {r["code"] if isinstance(r, dict) else str(r) for r in row.get("reasons") or ()}
+    codes = {r["code"] for r in row.get("reasons") or ()}
     fields += [(f"r|{scene}|{code}", 1) for code in sorted(codes)]
     if row.get("fallback"):
         fields.append((f"f|{scene}", 1))
@@ -67,8 +67,6 @@ def fact(row: dict[str, Any]) -> Fact:
 
 class MemoryCube:
     """The cube in process memory (embedded): cells by (tenant, minute), each with the ids it counted."""
-
-    shared = False
 
     def __init__(self, *, retention_s: float = 48 * 3600, clock=time.time):
         self.retention_s = retention_s
@@ -86,13 +84,11 @@ class MemoryCube:
         with self._lock:
             for f in facts:
                 at = (f.tenant, f.minute)
-                ids = self._ids.get(at)
-                if ids is None:
-                    ids, self._cells[at] = self._ids.setdefault(at, set()), {}
+                ids = self._ids.setdefault(at, set())
                 if f.event_id in ids:
                     continue
                 ids.add(f.event_id)
-                cell = self._cells[at]
+                cell = self._cells.setdefault(at, {})
                 for name, inc in f.fields:
                     cell[name] = cell.get(name, 0) + inc
                 self._touched[at] = now
@@ -123,10 +119,6 @@ class MemoryCube:
     def newest(self, tenant: str) -> int | None:
         """The latest minute of event time the tenant's cube holds, or None."""
         return self._newest.get(tenant)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cells.clear(), self._ids.clear(), self._touched.clear(), self._newest.clear()
 
 
 def report(cells: dict[int, dict[str, int]], *, start_ms: int, end_ms: int, step: str,

@@ -70,8 +70,6 @@ def repeat_fact(tenant: str, decision: dict[str, Any]) -> Fact:
 class LocalFeed:
     """Embedded: committed decisions are counted in the process's own cube."""
 
-    shared = False
-
     def __init__(self, cube: MemoryCube):
         self.cube = cube
 
@@ -98,8 +96,6 @@ class LocalFeed:
 class DecidedStream:
     """Server mode: appends each committed decision to `<ns>:decided` (see the module docstring)."""
 
-    shared = True
-
     def __init__(self, url: str, *, backlog: int = 100_000, socket_timeout: float = 2.0):
         client_url, ns = split_url(url)
         self.r = redis.Redis.from_url(client_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
@@ -107,7 +103,6 @@ class DecidedStream:
         self._backlog: deque[bytes] = deque(maxlen=backlog)
         self._lock = threading.Lock()
         self._failing = False
-        self.appended = 0
         self.round_trips = 0
 
     def committed(self, rows: list[dict[str, Any]]) -> None:
@@ -142,7 +137,6 @@ class DecidedStream:
                 return
             for _ in sending:
                 self._backlog.popleft()
-            self.appended += len(sending)
             self.round_trips += 1
             self._failing = False
 
@@ -205,6 +199,8 @@ class CubeConsumer(Rounds):
         ids = [entry_id for entry_id, _ in entries]
         facts = []
         for entry_id, body in entries:
+            if not body:
+                continue
             try:
                 facts.append(Fact.from_wire(orjson.loads(body[b"f"])))
             except Exception:  # noqa: BLE001 — a malformed entry is acknowledged, never retried forever
@@ -258,4 +254,4 @@ class CubeConsumer(Rounds):
             self._claimed_at = 0.0  # more may wait: claim again next round
             log.info("cube consumer %s claimed %d entries another consumer left unacknowledged",
                      self.name.decode(), len(entries))
-        return [(entry_id, body) for entry_id, body in entries if body]
+        return entries  # an entry trimmed from the stream meanwhile comes without a body: acknowledged, skipped

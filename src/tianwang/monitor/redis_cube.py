@@ -58,8 +58,6 @@ class CubeLost(StateError):
 
 
 class RedisCube:
-    shared = True
-
     def __init__(self, url: str, *, retention_s: float = 48 * 3600, socket_timeout: float = 2.0):
         client_url, ns = split_url(url)
         self.r = redis.Redis.from_url(client_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
