@@ -144,3 +144,14 @@ def test_an_empty_cube_reports_the_hour_up_to_now(tmp_path):
     end = datetime.fromisoformat(body["to"].replace("Z", "+00:00"))
     assert abs((datetime.now(timezone.utc) - end).total_seconds()) < 120
     assert len(body["buckets"]) == 60 and body["totals"]["decisions"] == 0
+
+
+@pytest.mark.parametrize("setting, value", [("cube_hours", 0), ("cube_hours", -5), ("stream_claim_s", 0.0),
+                                            ("stream_claim_s", -1.0)])
+def test_a_setting_out_of_range_stops_the_start_naming_it(tmp_path, setting, value):
+    from tianwang.errors import PolicyError
+
+    with pytest.raises(PolicyError) as err:
+        open_runtime(tmp_path, None, **{setting: value})
+    assert f"TIANWANG_{setting.upper()}" in str(err.value)
+    assert not (tmp_path / "tianwang.db").exists()  # refused before anything was made

@@ -104,6 +104,10 @@ class Runtime:
     def __init__(self, settings: Settings, *, scratch: bool = False):
         if settings.intervention_provider not in ("simulated", "webhook", "off"):
             raise PolicyError("TIANWANG_INTERVENTION_PROVIDER", "one of simulated, webhook, off")
+        if settings.cube_hours < 1:
+            raise PolicyError("TIANWANG_CUBE_HOURS", "at least 1 (hours the monitoring cube keeps a minute's counts)")
+        if not settings.stream_claim_s > 0:
+            raise PolicyError("TIANWANG_STREAM_CLAIM_S", "more than 0 seconds")
         self.settings = settings
         self.scratch = scratch  # nothing kept: no records stored, no checkpoint (backtests)
         # Whether a decision over its strategy's timeout_ms takes on_error. Not in a backtest: a
