@@ -243,3 +243,22 @@ def test_a_worker_process_takes_over_what_a_dead_one_read(tmp_path, pg_url, redi
     finally:
         first.stop()
         replica.stop()
+
+
+def test_the_redis_cube_reads_the_minutes_it_holds_and_forgets_them_after_the_retention(redis_url):
+    from tianwang.monitor.cube import fact
+    from tianwang.monitor.redis_cube import RedisCube
+
+    cube = RedisCube(redis_url, retention_s=1)
+    cube.r.set(cube.marker, b"1")
+    row = {"tenant": "t", "scene": "apply", "outcome": "pass", "reasons": [], "fallback": None, "latency_us": 100}
+    minutes = (29_400_000, 29_400_007, 29_500_000)
+    assert cube.add([fact({**row, "event_id": f"e{m}", "ts": m * MINUTE_MS}) for m in minutes]) == 3
+    # a period of 70 days asks for 100,800 minutes; only the three held are read
+    assert sorted(cube.cells("t", 29_400_000, 29_500_799)) == list(minutes)
+    assert cube.cells("t", 29_400_001, 29_400_006) == {}
+    assert cube.cells("other", 29_400_000, 29_500_799) == {}
+    time.sleep(1.2)
+    assert cube.cells("t", 29_400_000, 29_500_799) == {}
+    assert cube.add([fact({**row, "event_id": "late", "ts": 29_400_003 * MINUTE_MS})]) == 1
+    assert cube.r.zcard(cube._tenant_key("t", b"minutes")) == 1  # the expired minutes left the index

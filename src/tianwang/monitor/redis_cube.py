@@ -2,7 +2,8 @@
 
 Owns the cube's Redis layout. A cell is one hash `<ns>:cube:<tenant>:<minute>` of the fields
 `monitor/cube.py` names, beside a set `…:<minute>:ids` of the event ids it counted, and
-`<ns>:cube:<tenant>:newest` holds the tenant's latest minute. One script call adds a batch
+`<ns>:cube:<tenant>:newest` holds the tenant's latest minute, and `<ns>:cube:<tenant>:minutes`
+indexes the minutes written within the retention (scored by the time of their last write). One script call adds a batch
 of facts: a fact whose id is already in its minute's set is skipped, so a redelivered entry,
 or one counted again by a rebuild, is counted once (the stream's at-least-once made
 effectively-once by the idempotency key). Cells expire `retention_s` after their last write.
@@ -27,15 +28,15 @@ from tianwang.state.redis import split_url
 
 log = logging.getLogger("tianwang.monitor")
 
-# KEYS: the marker, then per fact: its cell, its ids set, its tenant's newest key. ARGV: ttl ms, then
-# per fact: event id, minute, the number of fields n, then n pairs field, increment.
-# Returns the number of facts counted, or -1 when the marker is gone (Redis lost the cube).
+# KEYS: the marker, then per fact: its cell, its ids set, its tenant's newest key, its tenant's index of
+# minutes. ARGV: ttl ms, now (unix ms), then per fact: event id, minute, the number of fields n, then n
+# pairs field, increment. Returns the number of facts counted, or -1 when the marker is gone.
 _ADD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local ttl = ARGV[1]
-local a = 2
+local ttl, now = ARGV[1], tonumber(ARGV[2])
+local a = 3
 local added = 0
-for i = 2, #KEYS, 3 do
+for i = 2, #KEYS, 4 do
   local id, minute, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   if redis.call('SADD', KEYS[i + 1], id) == 1 then
     for j = 1, n do
@@ -45,6 +46,9 @@ for i = 2, #KEYS, 3 do
     redis.call('PEXPIRE', KEYS[i + 1], ttl)
     local newest = tonumber(redis.call('GET', KEYS[i + 2]) or '-1')
     if tonumber(minute) > newest then redis.call('SET', KEYS[i + 2], minute) end
+    redis.call('ZADD', KEYS[i + 3], now, minute)
+    redis.call('ZREMRANGEBYSCORE', KEYS[i + 3], '-inf', '(' .. (now - ttl))
+    redis.call('PEXPIRE', KEYS[i + 3], ttl)
     added = added + 1
   end
   a = a + 3 + 2 * n
@@ -73,10 +77,10 @@ class RedisCube:
         """Count each fact not counted before, in one script call; how many were new. CubeLost when
         Redis has lost the cube (nothing is counted then)."""
         keys: list[bytes] = [self.marker]
-        args: list = [int(self.retention_s * 1000)]
+        args: list = [int(self.retention_s * 1000), int(time.time() * 1000)]
         for f in facts:
             cell = self._cell(f.tenant, f.minute)
-            keys += [cell, cell + b":ids", b"%s%s:newest" % (self.prefix, f.tenant.encode())]
+            keys += [cell, cell + b":ids", self._tenant_key(f.tenant, b"newest"), self._tenant_key(f.tenant, b"minutes")]
             args += [f.event_id, f.minute, len(f.fields)]
             for name, inc in f.fields:
                 args += [name, inc]
@@ -93,10 +97,20 @@ class RedisCube:
             raise CubeLost("Redis holds no monitoring cube (restarted empty or flushed): refill it from the records")
         return int(added)
 
+    def _tenant_key(self, tenant: str, what: bytes) -> bytes:
+        return b"%s%s:%s" % (self.prefix, tenant.encode(), what)
+
     def cells(self, tenant: str, first: int, last: int) -> dict[int, dict[str, int]]:
-        """minute → fields, for the tenant's minutes in [first, last] that hold anything (one round trip)."""
+        """minute → fields, for the tenant's minutes in [first, last] that hold anything: the index of
+        the minutes written within the retention says which, so a read costs what the cube holds, not
+        what the period spans (two round trips)."""
+        try:
+            held = self.r.zrangebyscore(self._tenant_key(tenant, b"minutes"),
+                                        int((time.time() - self.retention_s) * 1000), "+inf")
+        except redis.RedisError as exc:
+            raise StateError(f"monitoring cube unreachable: {exc}") from exc
+        minutes = sorted(m for m in map(int, held) if first <= m <= last)
         pipe = self.r.pipeline(transaction=False)
-        minutes = range(first, last + 1)
         for m in minutes:
             pipe.hgetall(self._cell(tenant, m))
         try:
@@ -107,7 +121,7 @@ class RedisCube:
 
     def newest(self, tenant: str) -> int | None:
         try:
-            got = self.r.get(b"%s%s:newest" % (self.prefix, tenant.encode()))
+            got = self.r.get(self._tenant_key(tenant, b"newest"))
         except redis.RedisError as exc:
             raise StateError(f"monitoring cube unreachable: {exc}") from exc
         return None if got is None else int(got)
