@@ -253,7 +253,8 @@ class SharedChanges:
 
 
 class Follower:
-    """Applies other replicas' changes a few times a second, so an idle replica's pages are current."""
+    """Applies other replicas' changes a few times a second, so an idle replica's pages are current
+    (and sends the decided stream what waits for a commit that does not come)."""
 
     def __init__(self, rt: Runtime, every_s: float = 0.2):
         self.rt, self.every_s = rt, every_s
@@ -273,6 +274,8 @@ class Follower:
             try:
                 with self.rt.walk_lock:
                     self.rt.changes.catch_up()
+                if self.rt.feed is not None:
+                    self.rt.feed.flush()  # repeats kept for the decided stream, on a replica with no commits to carry them
                 if failing:
                     log.warning("following the change log again")
                 failing = False

@@ -12,7 +12,8 @@ is answered, so an answered decision has been handed on.
   acknowledges it. Delivery is at least once: the entries of a worker that died before its
   acknowledgement are claimed by another after `claim_s`; and a replica killed between its
   commit and its append never answered, so the client's retry of the event (answered from the
-  record) appends it again. The cube counts each event id once (monitor/cube.py), so
+  record) appends it again, with the replica's next committed batch (or within 0.2 s, by the
+  change-log follower). The cube counts each event id once (monitor/cube.py), so
   at-least-once is effectively once. A batch that cannot be appended (Redis away) is kept and
   sent with the next one.
 
@@ -109,7 +110,10 @@ class DecidedStream:
         self._send([orjson.dumps(fact(r).wire()) for r in rows])
 
     def repeat(self, tenant: str, decision: dict[str, Any]) -> None:
-        self._send([orjson.dumps(repeat_fact(tenant, decision).wire())])
+        """Kept to go with the next committed batch (or `flush`): a repeat is answered under the walk
+        lock, which must not wait on the stream."""
+        with self._lock:
+            self._backlog.append(orjson.dumps(repeat_fact(tenant, decision).wire()))
 
     def flush(self) -> None:
         """Send what is kept from batches that could not be sent (at shutdown, say)."""
