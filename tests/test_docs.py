@@ -1,6 +1,9 @@
 """The docs name every setting, route and policy keyword the code has."""
 
+import re
 from pathlib import Path
+
+import pytest
 
 from tianwang.config import settings_help
 
@@ -61,3 +64,76 @@ def test_settings_from_flags_are_converted_like_the_environment(tmp_path):
 
     with pytest.raises(TypeError):
         Settings.from_env({}, no_such_setting=1)
+
+
+def _policy_keywords():
+    """(section of docs/policy.md, what, the names the code accepts there): the validators' own sets."""
+    from tianwang.collect.rules import COLLECT_RULE_KEYS, EVENT_TYPES
+    from tianwang.decision.expr import FUNCTIONS
+    from tianwang.decision.outcomes import FRAUD_TYPES, INTERVENTIONS, OUTCOMES
+    from tianwang.decision.strategy import BAND_KEYS, RULE_KEYS, STRATEGY_KEYS
+    from tianwang.decision.triggers import TRIGGER_KEYS
+    from tianwang.network.measures import MEASURES
+    from tianwang.policy.bundle import FILE_KEYS, POLICY_KEYS
+    from tianwang.variables.definitions import AGGS, KINDS, LIST_TYPES, VARIABLE_KEYS
+
+    yield "", "bundle file keys", FILE_KEYS
+    yield "## policy.yaml", "policy.yaml keys", POLICY_KEYS
+    yield "## Variables", "variable kinds", KINDS
+    for kind, keys in VARIABLE_KEYS.items():
+        yield f"### {kind} ", f"{kind} variable keys", keys
+    yield "### window ", "window aggregates", AGGS
+    yield "### list ", "list types", LIST_TYPES
+    yield "### network ", "network measures", MEASURES
+    yield "## The expression language", "expression functions", FUNCTIONS
+    yield "## Strategies and rules", "strategy keys", STRATEGY_KEYS
+    yield "## Strategies and rules", "rule keys", RULE_KEYS
+    yield "## Strategies and rules", "band keys", BAND_KEYS
+    yield "## Strategies and rules", "outcomes", OUTCOMES
+    yield "## Strategies and rules", "interventions", INTERVENTIONS
+    yield "## Strategies and rules", "fraud types", FRAUD_TYPES
+    yield "## Reverse triggers", "trigger keys", TRIGGER_KEYS
+    yield "## Collection rules", "collection rule keys", COLLECT_RULE_KEYS
+    yield "## Collection rules", "captured event types", EVENT_TYPES
+
+
+def _section(page: str, heading: str) -> str:
+    """The text under `heading` (a line prefix) down to the next heading as high or higher; "" is the
+    page's opening, before its first `## `. A variable kind's section includes the Variables
+    introduction, where the keys every kind has are told."""
+    if not heading:
+        return page.split("\n## ")[0]
+    lines = page.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
+    assert len(starts) == 1, f"docs/policy.md has {len(starts)} headings starting {heading!r}"
+    level = len(heading) - len(heading.lstrip("#"))
+    end = next((j for j in range(starts[0] + 1, len(lines))
+                if re.match(rf"#{{1,{level}}} ", lines[j]) and not _in_fence(lines, j)), len(lines))
+    text = "\n".join(lines[starts[0]:end])
+    if heading.startswith("### "):
+        text = _section(page, "## Variables").split("\n### ")[0] + "\n" + text
+    return text
+
+
+def _in_fence(lines: list[str], j: int) -> bool:
+    return sum(line.startswith("```") for line in lines[:j]) % 2 == 1
+
+
+def _shown_as_code(text: str) -> set[str]:
+    """Names written as code: an inline span `name`, `name:` or `name(…)` in the prose, or a YAML key
+    `name:` in a fenced block (comments aside)."""
+    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.M | re.S)
+    prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.M | re.S)
+    names = {m.group(1) for span in re.findall(r"`([^`\n]+)`", prose)
+             if (m := re.fullmatch(r"([A-Za-z_]\w*)(?::|\(.*\))?", span))}
+    for block in fenced:
+        for line in block.splitlines():
+            names.update(re.findall(r"(?:^|[\s{,])(?:-\s+)?([A-Za-z_]\w*):(?=\s|$)", line.split(" #")[0]))
+    return names
+
+
+@pytest.mark.parametrize("heading, what, names", [pytest.param(*k, id=k[1].replace(" ", "_")) for k in _policy_keywords()])
+def test_every_policy_keyword_and_measure_is_documented(heading, what, names):
+    page = (ROOT / "docs" / "policy.md").read_text()
+    missing = sorted(set(names) - _shown_as_code(_section(page, heading)))
+    assert not missing, f"docs/policy.md {heading.strip() or '(opening)'} does not show these {what} as code: {', '.join(missing)}"

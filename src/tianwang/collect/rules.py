@@ -30,7 +30,7 @@ from tianwang.errors import PolicyError
 
 EVENT_TYPES = ("page_view", "click", "input", "submit", "visibility", "error", "behavior", "custom")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_KEYS = {"name", "type", "url", "selector", "description"}
+COLLECT_RULE_KEYS = {"name", "type", "url", "selector", "description"}
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,9 @@ def parse_rules(items: Any, *, source: str) -> list[CollectRule]:
 def _rule(item: Any, where: str) -> CollectRule:
     if not isinstance(item, dict):
         raise PolicyError(where, "a collection rule is a mapping")
-    unknown = sorted(set(item) - _KEYS)
+    unknown = sorted(set(item) - COLLECT_RULE_KEYS)
     if unknown:
-        raise PolicyError(f"{where}.{unknown[0]}", f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+        raise PolicyError(f"{where}.{unknown[0]}", f"unknown key; allowed: {', '.join(sorted(COLLECT_RULE_KEYS))}")
     name = item.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise PolicyError(f"{where}.name", "lower_snake_case, at most 32 characters")

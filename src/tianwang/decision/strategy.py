@@ -14,23 +14,15 @@ from typing import Any, Mapping
 
 from tianwang.decision.expr import Expr, ExprError, compile_expr, evaluate
 from tianwang.decision.outcomes import FRAUD_TYPES, INTERVENTIONS, Outcome
+from tianwang.durations import parse_duration_ms
 from tianwang.errors import PolicyError
 from tianwang.events import SCENES
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
-_DURATION = re.compile(r"^(\d+)([mhd])$")
-_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_RULE_KEYS = {"code", "when", "outcome", "score", "reason", "interventions", "fraud_type", "delay", "description"}
-_STRATEGY_KEYS = {"name", "scene", "mode", "on_error", "timeout_ms", "bands", "rules", "description"}
-
-
-def parse_duration_ms(text: Any, where: str) -> int:
-    """'30m', '2h', '7d' → milliseconds."""
-    m = _DURATION.match(str(text).strip())
-    if not m or int(m.group(1)) == 0:
-        raise PolicyError(where, f"{text!r} is not a duration like 30m, 2h or 7d")
-    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+RULE_KEYS = {"code", "when", "outcome", "score", "reason", "interventions", "fraud_type", "delay", "description"}
+STRATEGY_KEYS = {"name", "scene", "mode", "on_error", "timeout_ms", "bands", "rules", "description"}
+BAND_KEYS = {"min_score", "outcome"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +109,7 @@ def parse_strategies(items: Any, *, source: str, variables: set[str]) -> list[St
 def _parse_strategy(item: Any, where: str, variables: set[str]) -> Strategy:
     if not isinstance(item, dict):
         raise PolicyError(where, "a strategy must be a mapping")
-    _no_unknown(item, _STRATEGY_KEYS, where)
+    _no_unknown(item, STRATEGY_KEYS, where)
     name = _required(item, "name", where)
     if not isinstance(name, str) or not _NAME.match(name):
         raise PolicyError(f"{where}.name", "must be lower_snake_case")
@@ -146,7 +138,7 @@ def _parse_strategy(item: Any, where: str, variables: set[str]) -> Strategy:
 
 
 def _parse_band(item: Any, where: str) -> Band:
-    if not isinstance(item, dict) or set(item) != {"min_score", "outcome"}:
+    if not isinstance(item, dict) or set(item) != BAND_KEYS:
         raise PolicyError(where, "a band is {min_score: N, outcome: review|verify|delay|reject}")
     if not isinstance(item["min_score"], int) or isinstance(item["min_score"], bool):
         raise PolicyError(f"{where}.min_score", "must be an integer")
@@ -157,7 +149,7 @@ def parse_rule(item: Any, where: str, variables: set[str]) -> Rule:
     """One rule (also the body of a reverse trigger); every name it reads must be a declared variable."""
     if not isinstance(item, dict):
         raise PolicyError(where, "a rule must be a mapping")
-    _no_unknown(item, _RULE_KEYS, where)
+    _no_unknown(item, RULE_KEYS, where)
     code = _required(item, "code", where)
     if not isinstance(code, str) or not _CODE.match(code):
         raise PolicyError(f"{where}.code", "must be UPPER_SNAKE_CASE, e.g. APPLY_DEVICE_BURST")

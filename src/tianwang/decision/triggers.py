@@ -27,7 +27,7 @@ from tianwang.decision.strategy import Rule, parse_rule
 from tianwang.errors import PolicyError
 from tianwang.events import SCENES
 
-_TRIGGER_KEYS = {"code", "when", "outcome", "scenes", "reason", "fraud_type", "description"}
+TRIGGER_KEYS = {"code", "when", "outcome", "scenes", "reason", "fraud_type", "description"}
 DEFAULT_SCENES = ("apply", "drawdown")
 
 
@@ -60,9 +60,9 @@ def parse_triggers(items: Any, *, source: str, variables: set[str]) -> list[Trig
         where = f"{source}: reverse[{i}]"
         if not isinstance(item, dict):
             raise PolicyError(where, "a trigger must be a mapping")
-        unknown = sorted(set(item) - _TRIGGER_KEYS)
+        unknown = sorted(set(item) - TRIGGER_KEYS)
         if unknown:
-            raise PolicyError(f"{where}.{unknown[0]}", f"unknown key; allowed: {', '.join(sorted(_TRIGGER_KEYS))}")
+            raise PolicyError(f"{where}.{unknown[0]}", f"unknown key; allowed: {', '.join(sorted(TRIGGER_KEYS))}")
         scenes = item.get("scenes", list(DEFAULT_SCENES))
         if not isinstance(scenes, list) or not scenes or any(s not in SCENES for s in scenes):
             raise PolicyError(f"{where}.scenes", f"a non-empty list of scenes: {', '.join(SCENES)}")

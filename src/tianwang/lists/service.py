@@ -1,215 +1,95 @@
-"""Black, grey and white lists: entry validation, CSV import, and the in-memory lookup.
-
-Entries name an entity kind (phone, device, card …) and a value. Personal data arrives in
-clear and is stored only as the same keyed hash events carry, so a listed phone matches the
-applicant's phone, a contact's phone or a card's reserved phone alike. The walk never reads
-the database for a list hit: `ListIndex` holds every entry of every tenant in memory.
-"""
+"""List changes: validated, stored with an audit record, then visible to the walk at once."""
 
 from __future__ import annotations
 
-import csv
-import io
-import ipaddress
-from datetime import datetime, timezone
-from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from tianwang.events import Hasher, card_number, normalise_phone, id_number_valid, is_placeholder, to_ms
-
-LIST_TYPES = ("black", "grey", "white")
-MAX_IMPORT_ROWS = 1_000_000
-
-# entity kind → how a value in clear becomes the stored value (None: stored as given)
-_KINDS = {
-    "phone": "phone",
-    "id_number": "id_number",
-    "card": "card",
-    "email": "email",
-    "device": None,
-    "ip": None,
-    "ip_prefix": None,
-    "customer": None,
-    "gps_cell": None,
-    "employer": None,
-    "merchant": None,
-    "institution": None,
-}
-
-# event field → entity kind, for list variables (`entity: phone_hash` looks up kind phone)
-FIELD_KINDS = {
-    "device_id": "device",
-    "ip": "ip",
-    "ip_prefix": "ip_prefix",
-    "customer_id": "customer",
-    "phone_hash": "phone",
-    "old_phone_hash": "phone",
-    "card_phone_hash": "phone",
-    "contact_phone_hashes": "phone",
-    "id_number_hash": "id_number",
-    "card_hash": "card",
-    "payee_card_hash": "card",
-    "email_hash": "email",
-    "gps_cell": "gps_cell",
-    "employer": "employer",
-    "merchant_id": "merchant",
-    "institution_id": "institution",
-}
+from tianwang.errors import NotFound
+from tianwang.lists.service import ListError, normalise_entry, parse_csv
+from tianwang.store import audit as audit_repo
+from tianwang.store import lists as list_repo
 
 
-class ListError(ValueError):
-    """A list entry that cannot be stored; `errors` lists (where, message)."""
-
-    def __init__(self, errors: list[tuple[str, str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{w}: {m}" for w, m in errors[:20]))
-
-
-def normalise_entry(raw: dict[str, Any], *, hasher: Hasher, where: str = "") -> dict[str, Any]:
-    """Validate one entry {list_type, entity, value, reason, source, expires_at}; hash PII."""
-    errors: list[tuple[str, str]] = []
-    p = f"{where}." if where else ""
-    list_type = str(raw.get("list_type") or "").strip().lower()
-    if list_type not in LIST_TYPES:
-        errors.append((f"{p}list_type", f"must be one of {', '.join(LIST_TYPES)}"))
-    entity = str(raw.get("entity") or "").strip().lower()
-    if entity not in _KINDS:
-        errors.append((f"{p}entity", f"must be one of {', '.join(_KINDS)}"))
-    value = raw.get("value")
-    if not isinstance(value, str) or is_placeholder(value) or len(value) > 256:
-        errors.append((f"{p}value", "must be a real value (not empty or a placeholder), at most 256 characters"))
-    reason = str(raw.get("reason") or "").strip()
-    if not reason or len(reason) > 512:
-        errors.append((f"{p}reason", "is required (why the value is listed), at most 512 characters"))
-    source = str(raw.get("source") or "manual").strip()[:128]
-    expires = _expiry(raw.get("expires_at"), f"{p}expires_at", errors)
-    if errors:
-        raise ListError(errors)
-    try:
-        stored = _stored_value(entity, value.strip(), hasher)
-    except ValueError as exc:
-        raise ListError([(f"{p}value", str(exc))]) from None
-    return {
-        "list_type": list_type,
-        "entity": entity,
-        "value": stored,
-        "reason": reason,
-        "source": source,
-        "expires_at": expires,
-    }
-
-
-def _stored_value(entity: str, value: str, hasher: Hasher) -> str:
-    kind = _KINDS[entity]
-    if kind == "phone":
-        return hasher("phone", normalise_phone(value))
-    if kind == "id_number":
-        if not id_number_valid(value.upper()):
-            raise ValueError("not a valid 18-character resident ID")
-        return hasher("id_number", value.upper())
-    if kind == "card":
-        return hasher("card", card_number(value))
-    if kind == "email":
-        return hasher("email", value.lower())
-    if entity == "ip":
-        return str(ipaddress.ip_address(value))
-    return value
-
-
-def _expiry(value: Any, where: str, errors: list) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        errors.append((where, "must be an ISO date-time like 2027-01-01T00:00:00+08:00"))
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return to_ms(dt)
-
-
-def parse_csv(text: str, *, hasher: Hasher) -> list[dict[str, Any]]:
-    """Parse a list CSV (header: list_type,entity,value,reason[,source][,expires_at]).
-
-    All or nothing: any bad row raises ListError naming every bad line, and nothing is
-    returned to store. A value listed twice in the file is an error too.
-    """
-    reader = csv.DictReader(io.StringIO(text))
-    required = {"list_type", "entity", "value", "reason"}
-    if reader.fieldnames is None or not required <= set(reader.fieldnames):
-        raise ListError([("line 1", f"header must name {', '.join(sorted(required))}")])
-    entries, errors, seen = [], [], {}
-    for n, row in enumerate(reader, start=2):
-        if n - 1 > MAX_IMPORT_ROWS:
-            raise ListError([(f"line {n}", f"more than {MAX_IMPORT_ROWS} rows")])
-        if None in row:
-            errors.append((f"line {n}", "more fields than the header"))
+def add_entries(rt, *, tenant: str, raw_entries: list[Any], actor: str) -> int:
+    """Store entries (all or nothing: any bad entry refuses the lot, naming each)."""
+    entries, errors = [], []
+    for i, raw in enumerate(raw_entries):
+        if not isinstance(raw, dict):
+            errors.append((f"entries[{i}]", "must be an object"))
             continue
         try:
-            entry = normalise_entry(row, hasher=hasher, where=f"line {n}")
+            entries.append(normalise_entry(raw, hasher=rt.hasher, where=f"entries[{i}]"))
         except ListError as exc:
             errors.extend(exc.errors)
-            continue
-        key = (entry["list_type"], entry["entity"], entry["value"])
+    seen: dict[tuple, int] = {}
+    for i, e in enumerate(entries):
+        key = (e["list_type"], e["entity"], e["value"])
         if key in seen:
-            errors.append((f"line {n}", f"the same value is already on line {seen[key]}"))
-            continue
-        seen[key] = n
-        entries.append(entry)
+            errors.append((f"entries[{i}].value", f"the same value is already in entries[{seen[key]}]"))
+        seen.setdefault(key, i)
     if errors:
         raise ListError(errors)
-    return entries
+    return _store(rt, tenant=tenant, entries=entries, actor=actor, how="api")
 
 
-class ListIndex:
-    """Every tenant's entries in memory; `contains` is the lookup list variables call.
+def import_csv(rt, *, tenant: str, path: Path, actor: str) -> int:
+    """Import a CSV file of entries; a bad line refuses the whole file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ListError([(str(path), "is not UTF-8 text")]) from None
+    entries = parse_csv(text, hasher=rt.hasher)
+    if not entries:
+        raise ListError([(str(path), "has no entries")])
+    return _store(rt, tenant=tenant, entries=entries, actor=actor, how=f"import {Path(path).name}")
 
-    Every list change goes through `put` / `remove` (start-up load, the API, the CLI import),
-    so this is where the network hears of blacklisted customers: a black entry of entity
-    `customer` calls `on_blacklist(tenant, customer_id)` when it is added or removed, and
-    `blacklisted_customers` says who is listed (unexpired) at a time.
-    """
 
-    def __init__(self, on_blacklist: Callable[[str, str], None] | None = None) -> None:
-        self._entries: dict[tuple[str, str, str, str], int | None] = {}
-        self._black_customers: dict[str, dict[str, int | None]] = {}  # tenant → customer id → expiry
-        self.on_blacklist = on_blacklist
+def _store(rt, *, tenant: str, entries: list[dict], actor: str, how: str) -> int:
+    for e in entries:
+        e["created_by"] = actor
+    with rt.db.begin() as conn:
+        list_repo.upsert_entries(conn, tenant=tenant, entries=entries)
+        counts: dict[str, int] = {}
+        for e in entries:
+            counts[e["list_type"]] = counts.get(e["list_type"], 0) + 1
+        audit_repo.append_audit(conn, tenant=tenant, actor=actor, action="lists.add", target=how, detail=counts)
+    with rt.walk_lock:
+        for e in entries:
+            rt.lists.put(tenant, e)
+            rt.changes.note(tenant, "list.put", {k: e.get(k) for k in ("list_type", "entity", "value", "expires_at")})
+        rt.changes.publish()  # server mode: every replica's walk sees the entries
+    return len(entries)
 
-    def load(self, rows: Iterable[dict[str, Any]]) -> None:
-        for r in rows:
-            self.put(r["tenant"], r)
 
-    def put(self, tenant: str, entry: dict[str, Any]) -> None:
-        self._entries[(tenant, entry["list_type"], entry["entity"], entry["value"])] = entry.get("expires_at")
-        if entry["list_type"] == "black" and entry["entity"] == "customer":
-            self._black_customers.setdefault(tenant, {})[entry["value"]] = entry.get("expires_at")
-            if self.on_blacklist is not None:
-                self.on_blacklist(tenant, entry["value"])
+def entries(rt, *, tenant: str, list_type: str | None = None) -> list[dict]:
+    with rt.db.connect() as conn:
+        rows = list_repo.all_entries(conn, tenant=tenant)
+    return [_public(r) for r in rows if list_type is None or r["list_type"] == list_type]
 
-    def remove(self, tenant: str, list_type: str, entity: str, value: str) -> None:
-        self._entries.pop((tenant, list_type, entity, value), None)
-        if list_type == "black" and entity == "customer":
-            if self._black_customers.get(tenant, {}).pop(value, False) is not False and self.on_blacklist is not None:
-                self.on_blacklist(tenant, value)
 
-    def blacklisted_customers(self, tenant: str, ts: int) -> set[str]:
-        """The customer ids on the tenant's blacklist at time `ts` (epoch ms; expired entries left out)."""
-        return {c for c, expires in self._black_customers.get(tenant, {}).items() if expires is None or ts < expires}
+def remove_entry(rt, *, tenant: str, list_type: str, entity: str, value: str, actor: str) -> None:
+    entry = normalise_entry(
+        {"list_type": list_type, "entity": entity, "value": value, "reason": "removal"}, hasher=rt.hasher
+    )
+    with rt.db.begin() as conn:
+        removed = list_repo.delete_entry(
+            conn, tenant=tenant, list_type=entry["list_type"], entity=entry["entity"], value=entry["value"]
+        )
+        if not removed:
+            raise NotFound(f"{value!r} is not on the {list_type} list of {entity}")
+        audit_repo.append_audit(
+            conn, tenant=tenant, actor=actor, action="lists.remove", target=f"{list_type}:{entity}", detail={"value": entry["value"]}
+        )
+    with rt.walk_lock:
+        rt.lists.remove(tenant, entry["list_type"], entry["entity"], entry["value"])
+        rt.changes.note(tenant, "list.remove", entry["list_type"], entry["entity"], entry["value"])
+        rt.changes.publish()
 
-    def contains(self, tenant: str, list_type: str, entity: str, value: Any, ts: int) -> bool:
-        """Is `value` of event field `entity` on the list at event time `ts`?"""
-        kind = FIELD_KINDS.get(entity, entity)
-        values = value if isinstance(value, list) else (value,)
-        for v in values:
-            key = (tenant, list_type, kind, v)
-            if key in self._entries:
-                expires = self._entries[key]
-                if expires is None or ts < expires:
-                    return True
-        return False
 
-    def __len__(self) -> int:
-        return len(self._entries)
+def _public(row: dict) -> dict:
+    keep = ("list_type", "entity", "value", "reason", "source", "expires_at", "created_at", "created_by")
+    out = {k: row.get(k) for k in keep}
+    if out["created_at"] is not None:
+        out["created_at"] = out["created_at"].isoformat()
+    return out

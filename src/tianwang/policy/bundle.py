@@ -29,7 +29,8 @@ from tianwang.variables.varset import VariableSet
 
 MAX_FILES = 2000
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
-_POLICY_KEYS = {"name", "description", "timezone"}
+POLICY_KEYS = {"name", "description", "timezone"}
+FILE_KEYS = {"variables", "strategies", "reverse", "collect"}  # the lists any other file may hold
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -109,9 +110,9 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
     head = docs.get("policy.yaml")
     if not isinstance(head, dict):
         raise PolicyError("policy.yaml", "must be a mapping with at least `name`")
-    unknown = sorted(set(head) - _POLICY_KEYS)
+    unknown = sorted(set(head) - POLICY_KEYS)
     if unknown:
-        raise PolicyError(f"policy.yaml: {unknown[0]}", f"unknown key; allowed: {', '.join(sorted(_POLICY_KEYS))}")
+        raise PolicyError(f"policy.yaml: {unknown[0]}", f"unknown key; allowed: {', '.join(sorted(POLICY_KEYS))}")
     name = head.get("name")
     if not isinstance(name, str) or not name:
         raise PolicyError("policy.yaml: name", "is required")
@@ -127,7 +128,7 @@ def compile_bundle(files: dict[str, str]) -> Bundle:
     for rel, doc in docs.items():
         if rel == "policy.yaml" or doc is None:
             continue
-        if not isinstance(doc, dict) or not set(doc) <= {"variables", "strategies", "reverse", "collect"}:
+        if not isinstance(doc, dict) or not set(doc) <= FILE_KEYS:
             raise PolicyError(rel, "a policy file holds `variables:`, `strategies:`, `reverse:` and/or `collect:` lists")
         if "collect" in doc:
             collect_rules.extend(parse_rules(doc["collect"], source=rel))

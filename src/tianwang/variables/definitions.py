@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
+from tianwang.durations import UNIT_MS
 from tianwang.errors import PolicyError
 from tianwang.events import RECORD_FIELDS, SCENES
 from tianwang.network.measures import MEASURES
@@ -23,7 +24,6 @@ NAME = re.compile(r"[a-z][a-z0-9_]{0,79}\Z")
 # An event field of the normalised event, or an extra attribute the sender added.
 FIELD = re.compile(r"(?:[a-z_][a-z0-9_]{0,63}|attributes\.[A-Za-z_][A-Za-z0-9_]{0,63})\Z")
 _WINDOW = re.compile(r"([1-9][0-9]{0,6})([mhd])\Z")
-_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
 MIN_WINDOW_MS = 60_000
 MAX_WINDOW_MS = 90 * 86_400_000
 
@@ -35,7 +35,7 @@ AGGS = {
 LIST_TYPES = ("black", "grey", "white")
 KINDS = ("field", "window", "list", "network", "expr")
 _COMMON = frozenset({"name", "kind", "description"})
-_KEYS = {
+VARIABLE_KEYS = {  # kind → the keys its declaration accepts
     "field": _COMMON | {"field", "default"},
     "window": _COMMON | {"scene", "by", "window", "agg", "of", "where", "ratio_where", "include_current"},
     "list": _COMMON | {"list", "entity"},
@@ -124,12 +124,12 @@ def parse_one(item: Any, origin: str) -> VariableDef:
     if not isinstance(item, dict):
         raise PolicyError(origin, "a variable declaration must be a mapping")
     kind = item.get("kind")
-    if kind not in _KEYS:
+    if kind not in VARIABLE_KEYS:
         raise PolicyError(f"{origin}.kind", f"{'is required' if kind is None else f'unknown kind {kind!r}'}; one of {', '.join(KINDS)}")
-    unknown = item.keys() - _KEYS[kind]
+    unknown = item.keys() - VARIABLE_KEYS[kind]
     if unknown:
         key = sorted(map(str, unknown))[0]
-        raise PolicyError(f"{origin}.{key}", f"unknown key for a {kind} variable; allowed: {', '.join(sorted(_KEYS[kind]))}")
+        raise PolicyError(f"{origin}.{key}", f"unknown key for a {kind} variable; allowed: {', '.join(sorted(VARIABLE_KEYS[kind]))}")
     name = item.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         raise PolicyError(f"{origin}.name", "is required: lower-case letters, digits and _, starting with a letter, at most 80")
@@ -212,7 +212,7 @@ def parse_window(text: Any, where: str) -> int:
     m = _WINDOW.match(text) if isinstance(text, str) else None
     if not m:
         raise PolicyError(where, f"{text!r} is not a window like 10m, 1h or 30d")
-    ms = int(m.group(1)) * _UNIT_MS[m.group(2)]
+    ms = int(m.group(1)) * UNIT_MS[m.group(2)]
     if not MIN_WINDOW_MS <= ms <= MAX_WINDOW_MS:
         raise PolicyError(where, f"{text} is outside 1m .. 90d")
     _WINDOWS[text] = ms
