@@ -58,7 +58,9 @@ browser:
 demo: setup
 	$(BIN)/tianwang demo
 
+# The layers contract (pyproject.toml [tool.importlinter]) first: an import that runs back up fails the build.
 test: setup sdk-test console-test browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: setup

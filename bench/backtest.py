@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from tianwang.ingest.runtime import DEFAULT_POLICY  # noqa: E402
+from tianwang.live.policies import DEFAULT_POLICY  # noqa: E402
 
 
 def _tree(pid: int) -> list[int]:
@@ -82,13 +82,13 @@ def stored_run(log: Path, policy: Path) -> None:
     """Case 1, in its own process: the walk with records stored, as `tianwang replay` runs it."""
     from rich.console import Console
 
+    from tianwang.app import boot
     from tianwang.backtest import PII_KEY
     from tianwang.config import Settings
-    from tianwang.ingest.runtime import Runtime
     from tianwang.replay import replay_local
 
     with tempfile.TemporaryDirectory(prefix="tw-bench-stored-") as tmp:
-        rt = Runtime.open(Settings.from_env({}, data_dir=Path(tmp), policy_dir=policy, pii_key=PII_KEY), background=False)
+        rt = boot.open(Settings.from_env({}, data_dir=Path(tmp), policy_dir=policy, pii_key=PII_KEY), background=False)
         summary = replay_local(rt, log, tenant="demo", stop_on_error=False, console=Console(quiet=True))
         rt.close()
     print(json.dumps({"events": summary.events, "seconds": summary.seconds}))

@@ -29,10 +29,12 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tianwang.app import boot  # noqa: E402
 from tianwang.config import Settings  # noqa: E402
-from tianwang.ingest.runtime import DEFAULT_POLICY, Runtime, Tenant  # noqa: E402
 from tianwang.ingest.walk import accept  # noqa: E402
+from tianwang.live.policies import DEFAULT_POLICY  # noqa: E402
 from tianwang.sim.sample import sample_day  # noqa: E402
+from tianwang.tenants.service import Tenant  # noqa: E402
 
 DEMO = Tenant("demo", "demo")
 IN_FLIGHT = 512
@@ -58,7 +60,7 @@ def in_process(policy_dir: Path, events: list[dict], warm: int, writer_core: int
     folder = Path(tempfile.mkdtemp(prefix="tw-bench-"))
     try:
         t0 = time.perf_counter()
-        rt = Runtime.open(Settings.from_env({}, data_dir=folder, policy_dir=policy_dir, pii_key="bench"), background=False)
+        rt = boot.open(Settings.from_env({}, data_dir=folder, policy_dir=policy_dir, pii_key="bench"), background=False)
         opened = time.perf_counter() - t0
         os.sched_setaffinity(rt.writer._thread.native_id, {writer_core})
         pending = []
@@ -78,8 +80,8 @@ def in_process(policy_dir: Path, events: list[dict], warm: int, writer_core: int
         for p in pending:
             p.wait()
         elapsed = time.perf_counter() - started
-        computed = len({n for plan in rt.bundle("demo")[0].plans.values() for n in plan.names})
-        declared = len(rt.bundle("demo")[0].variables)
+        computed = len({n for plan in rt.policies.bundle("demo")[0].plans.values() for n in plan.names})
+        declared = len(rt.policies.bundle("demo")[0].variables)
         rt.close()
         return {
             "declared": declared,

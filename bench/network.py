@@ -144,7 +144,7 @@ class GcClock:
 def worker(path: Path, window_days: int, out: Path) -> None:
     gc.collect()
     gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)  # as the server runs (ingest/runtime.py `_tune_gc`)
+    gc.set_threshold(100_000, 50, 1000)  # as the server runs (app/boot.py `tune_gc`)
     rss0 = current_rss_mib()
     net = Network(NetworkConfig(window_ms=window_days * DAY_MS), poison=poison_hashes(Hasher(KEY)))
     truth: dict[str, str] = {}

@@ -44,12 +44,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from decide import WRK_SCRIPT, _wait_up, traffic  # noqa: E402
 
+from tianwang.app import boot  # noqa: E402
 from tianwang.config import Settings  # noqa: E402
-from tianwang.ingest.runtime import Runtime, Tenant  # noqa: E402
 from tianwang.ingest.walk import accept  # noqa: E402
 from tianwang.monitor.feed import CubeConsumer, record_facts  # noqa: E402
 from tianwang.sim.run import simulate  # noqa: E402
 from tianwang.state.redis import split_url  # noqa: E402
+from tianwang.tenants.service import Tenant  # noqa: E402
 
 PG = os.environ.get("TIANWANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TIANWANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -217,9 +218,9 @@ def in_process(customers: int, days: int, limit: int) -> dict:
     r = redis.Redis.from_url(split_url(REDIS)[0])
     try:
         settings = Settings.from_env({}, data_dir=folder, db=scratch.db, state=scratch.state, api_key=KEY, pii_key="bench")
-        rt = Runtime.open(settings, background=False, deliver=False)
+        rt = boot.open(settings, background=False, deliver=False)
         reads: list[float] = []
-        query = rt.state.query
+        query = rt.live.state.query
 
         def timed(*a, **kw):
             t = time.perf_counter()
@@ -228,27 +229,27 @@ def in_process(customers: int, days: int, limit: int) -> dict:
             finally:
                 reads.append((time.perf_counter() - t) * 1000)
 
-        rt.state.query = timed
+        rt.live.state.query = timed
         # The round trip that reads the windows: the change log's (the read rides with the event's
         # links), or the state's own read when it was not fetched ahead.
         calls: list[float] = []
-        call = rt.state._call
+        call = rt.live.state._call
 
         def timed_call(sha, *a, **kw):
             t = time.perf_counter()
             try:
                 return call(sha, *a, **kw)
             finally:
-                if sha == rt.state._read_sha:
+                if sha == rt.live.state._read_sha:
                     calls.append((time.perf_counter() - t) * 1000)
 
-        rt.state._call = timed_call
+        rt.live.state._call = timed_call
         consumer = CubeConsumer(rt.stream_url, rt.cube, record_facts(rt.db, rt.cube.retention_s), block_ms=10)
         consumer.run_once()  # marks the empty cube as holding the (no) records: the walk's entries come by the stream
-        rt.changes.timings = links = []
+        rt.live.changes.timings = links = []
         tenant = Tenant("demo", "demo")
         before = redis_stats(r)
-        trips0 = rt.state.round_trips + rt.changes.round_trips
+        trips0 = rt.live.state.round_trips + rt.live.changes.round_trips
         walks: list[float] = []
         t0 = time.perf_counter()
         pending = []
@@ -278,7 +279,7 @@ def in_process(customers: int, days: int, limit: int) -> dict:
             "events": n,
             "customers": len({e["customer_id"] for e in events}),
             "rate": n / elapsed,
-            "round_trips": (rt.state.round_trips + rt.changes.round_trips - trips0) / n,
+            "round_trips": (rt.live.state.round_trips + rt.live.changes.round_trips - trips0) / n,
             "windows_reads": len(calls) / n,  # round trips that read windows
             "read_p50": pct(reads, 0.5), "read_p99": pct(reads, 0.99),
             "call_p50": pct(calls, 0.5), "call_p99": pct(calls, 0.99),

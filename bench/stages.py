@@ -5,7 +5,8 @@
 Runs the stages of `ingest/walk.accept` one by one on simulated traffic (every scene, honest
 and attacking, rings included) with durable commits, pinned to one core, and prints the mean
 microseconds of each stage and its share of the walk: the figure to watch when a stage is
-added (step 8, the outbox: holds, reverse triggers) or made faster.
+added (step 7, the outbox: the network's mark, holds, reverse triggers, alerts, tasks) or made
+faster.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from decide import DEMO, traffic  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from tianwang.app import boot  # noqa: E402
 from tianwang.config import Settings  # noqa: E402
 from tianwang.ingest import walk as W  # noqa: E402
-from tianwang.ingest.runtime import Runtime  # noqa: E402
 
-STAGES = ("validate", "dedupe", "enrich", "link", "variables", "decide", "mark", "outbox", "update", "store")
+# The walk's steps 1-9 (ingest/walk.py): step 7, the outbox, marks the outcome in the network too.
+STAGES = ("validate", "dedupe", "enrich", "link", "variables", "decide", "outbox", "update", "store")
 
 
 def main() -> None:
@@ -38,7 +40,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     events = traffic(args.events)
-    rt = Runtime.open(Settings.from_env({}, data_dir=Path(tempfile.mkdtemp()), pii_key="b"), background=False)
+    rt = boot.open(Settings.from_env({}, data_dir=Path(tempfile.mkdtemp()), pii_key="b"), background=False)
     for e in events[: args.warm]:
         W.accept(rt, DEMO, e).wait()
     spent = dict.fromkeys(STAGES, 0.0)
@@ -53,15 +55,13 @@ def main() -> None:
         W.dedupe(rt, DEMO, event.event_id, body_hash)
         t.append(time.perf_counter())
         record = W.enrich(rt, DEMO, event)
-        bundle, version = rt.bundle(DEMO.id)
+        bundle, version = rt.policies.bundle(DEMO.id)
         t.append(time.perf_counter())
         measures = W.link(rt, DEMO, record)
         t.append(time.perf_counter())
         values, error = W.compute_variables(rt, DEMO, bundle, record, measures)
         t.append(time.perf_counter())
         decision = W.decide(bundle, version, record, values, error, t[3])
-        t.append(time.perf_counter())
-        W.mark(rt, DEMO, decision)
         t.append(time.perf_counter())
         effects = W.outbox(rt, DEMO, bundle, record, measures, decision)
         t.append(time.perf_counter())
@@ -83,7 +83,7 @@ def main() -> None:
         table.add_row(stage, f"{spent[stage] / n * 1e6:.1f}", f"{spent[stage] / walk:.1%}")
     table.add_row("walk (baseline)", f"{walk / n * 1e6:.1f}", "100%", style="bold")
     Console().print(table)
-    books = rt.hold_books.get(DEMO.id)
+    books = rt.live.hold_books.get(DEMO.id)
     print(f"{n / elapsed:,.0f} decisions/s with durable commits; held now: {len(books) if books else 0}")
     rt.close()
 

@@ -13,23 +13,25 @@ import uvicorn
 
 from tianwang.api.app import create_app
 from tianwang.config import Settings
-from tianwang.ingest.runtime import Runtime, hash_key
+from tianwang.app import boot
+from tianwang.app.platform import Platform
+from tianwang.tenants.service import hash_key
 from tianwang.store import tenants as tenant_repo
 
 DEMO_KEY = "tw_test_demo_key"
 
 
-def open_runtime(data_dir: Path, db_url: str | None, **kw) -> Runtime:
+def open_runtime(data_dir: Path, db_url: str | None, **kw) -> Platform:
     settings = Settings.from_env({}, data_dir=data_dir, db=db_url, api_key=DEMO_KEY, pii_key="test-pii-key", **kw)
-    return Runtime.open(settings, background=False)
+    return boot.open(settings, background=False)
 
 
-def add_tenant(rt: Runtime, tenant_id: str) -> str:
+def add_tenant(rt: Platform, tenant_id: str) -> str:
     key = f"tw_{secrets.token_hex(8)}"
     with rt.db.begin() as conn:
         tenant_repo.create_tenant(conn, id=tenant_id, name=tenant_id, api_key_hash=hash_key(key))
-    rt.reload_tenants()
-    rt.reload_policies()
+    rt.tenants.reload()
+    rt.policies.reload()
     return key
 
 
@@ -40,11 +42,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Platform):
         self.rt = rt
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(runtime=rt), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(create_app(platform=rt), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

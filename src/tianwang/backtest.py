@@ -1,6 +1,6 @@
 """Backtest: point-in-time evaluation of one or two policy bundles on a labelled event log.
 
-Each policy is replayed in a process of its own, on a scratch runtime with a fresh temporary
+Each policy is replayed in a process of its own, on a scratch platform with a fresh temporary
 data folder and the bundle published as version 1: the log goes through the real walk
 (`walk.accept`, as `tianwang replay` does). Every event therefore sees exactly the events
 before it and nothing after: point-in-time by construction, with the same variables, lists
@@ -8,7 +8,7 @@ and strategies the server would use. The ground truth the simulator writes (`lab
 `ring_id`, `attack_id`) ends up under the record's `attributes`, which no policy variable
 reads; it is only read here, from the raw line, to score the decision.
 
-Scratch (`Runtime.open(..., scratch=True)`) is the same walk with three things off that a
+Scratch (`app.boot.open(..., scratch=True)`) is the same walk with three things off that a
 backtest never reads: records (the writer stores nothing, and keeps a body hash per event
 to still tell repeats), the state checkpoint on close, and the time budget (a decision over
 its strategy's `timeout_ms` takes `on_error` live; replayed, the overrun is the replaying
@@ -49,7 +49,7 @@ from typing import Any
 from rich.console import Console
 
 from tianwang.decision.outcomes import OUTCOMES, STOPPED
-from tianwang.ingest.holds import HELD_OUTCOMES as HELD
+from tianwang.holds.book import HELD_OUTCOMES as HELD
 from tianwang.errors import TianwangError
 from tianwang.replay import count_lines, progress_bars, replay_local
 
@@ -136,7 +136,7 @@ _day_cache: dict[str, str] = {}
 
 
 def _day(occurred_at: Any, tz) -> str:
-    """The calendar day (in the runtime's clock) of an event, cached per hour of the stamp."""
+    """The calendar day (in the platform's clock) of an event, cached per hour of the stamp."""
     if isinstance(occurred_at, datetime):
         return occurred_at.astimezone(tz).date().isoformat()
     key = occurred_at[:13] + occurred_at[19:]  # date, hour and offset; minutes never change the day
@@ -147,14 +147,14 @@ def _day(occurred_at: Any, tz) -> str:
 
 
 @contextmanager
-def scratch_runtime(policy_dir: Path) -> Iterator[Any]:
-    """A scratch runtime (nothing stored, no checkpoint) on a fresh data folder, `policy_dir` live."""
+def scratch_platform(policy_dir: Path) -> Iterator[Any]:
+    """A scratch platform (nothing stored, no checkpoint) on a fresh data folder, `policy_dir` live."""
     from tianwang.config import Settings
-    from tianwang.ingest.runtime import Runtime
+    from tianwang.app import boot
 
     with tempfile.TemporaryDirectory(prefix="tianwang-backtest-") as tmp:
         settings = Settings.from_env({}, data_dir=Path(tmp), policy_dir=Path(policy_dir), pii_key=PII_KEY)
-        rt = Runtime.open(settings, background=False, scratch=True)
+        rt = boot.open(settings, background=False, scratch=True)
         try:
             yield rt
         finally:
@@ -170,7 +170,7 @@ def tally_log(rt: Any, log: Path, *, console: Console, stop_on_error: bool = Fal
                            label=label, total=total_lines, report=report)
     tally.seconds = summary.seconds
     tally.bad_lines = sorted(summary.bad_lines)
-    book = rt.hold_books.get("demo")
+    book = rt.live.hold_books.get("demo")
     for event_id in (book.revised or []) if book is not None else []:
         label, _, scene = tally.held.get(event_id, f"{UNLABELLED}\t?").partition("\t")
         tally.revised[label, scene] += 1
@@ -180,8 +180,8 @@ def tally_log(rt: Any, log: Path, *, console: Console, stop_on_error: bool = Fal
 
 def run_policy(policy_dir: Path, log: Path, *, console: Console, stop_on_error: bool = False,
                label: str | None = None, total_lines: int | None = None) -> Tally:
-    """Decide every line of `log` with `policy_dir` on a fresh scratch runtime, in this process."""
-    with scratch_runtime(policy_dir) as rt:
+    """Decide every line of `log` with `policy_dir` on a fresh scratch platform, in this process."""
+    with scratch_platform(policy_dir) as rt:
         return tally_log(rt, log, console=console, stop_on_error=stop_on_error, label=label or str(policy_dir),
                          total_lines=total_lines)
 
@@ -196,7 +196,7 @@ def _worker(conn: Connection, policy_dir: Path, log: Path, stop_on_error: bool) 
             conn.send(("progress", n, events, seconds))
 
     try:
-        with scratch_runtime(policy_dir) as rt:
+        with scratch_platform(policy_dir) as rt:
             tally = tally_log(rt, log, console=Console(quiet=True), stop_on_error=stop_on_error, report=report)
         conn.send(("done", tally))
     except BaseException:  # noqa: BLE001 — told to the parent, which stops the backtest with it

@@ -20,12 +20,12 @@ def _settings(data_dir: Path | None, db: str | None, state: str | None = None, s
     return Settings.from_env(data_dir=data_dir, db=db, state=state, stream=stream)
 
 
-def _runtime(data_dir: Path | None, db: str | None, state: str | None = None, stream: str | None = None, **kw):
+def _platform(data_dir: Path | None, db: str | None, state: str | None = None, stream: str | None = None, **kw):
     from tianwang.errors import TianwangError
-    from tianwang.ingest.runtime import Runtime
+    from tianwang.app import boot
 
     try:
-        rt = Runtime.open(_settings(data_dir, db, state, stream), **kw)
+        rt = boot.open(_settings(data_dir, db, state, stream), **kw)
     except TianwangError as exc:
         raise click.ClickException(str(exc)) from None
     if rt.demo_key:
@@ -68,10 +68,10 @@ def serve(host: str, port: int, data_dir: Path | None, db: str | None, state: st
         raise click.ClickException("--stream is for server mode: give --state redis://… too (or TIANWANG_STATE)")
     # One process per deployment delivers webhooks and interventions and sweeps ended delays: the
     # embedded server itself, or in server mode the worker.
-    rt = _runtime(data_dir, db, state, stream, deliver=not settings.state)
+    rt = _platform(data_dir, db, state, stream, deliver=not settings.state)
     mode = f"replica of {_redacted(settings.state)}" if settings.state else f"data: {rt.settings.data_dir}"
     console.print(f"tianwang listening on http://{host}:{port}  ({mode}, API docs at /docs)")
-    uvicorn.run(create_app(runtime=rt, owns_runtime=True), host=host, port=port, log_level="warning", access_log=False,
+    uvicorn.run(create_app(platform=rt, owns_platform=True), host=host, port=port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=30)
 
 
@@ -104,7 +104,7 @@ def worker_network(data_dir: Path | None, db: str | None, state: str | None, str
     settings = _settings(data_dir, db, state, stream)
     if not settings.state:
         raise click.ClickException("the worker is for server mode: give --state redis://… (or TIANWANG_STATE)")
-    rt = _runtime(data_dir, db, state, stream, deliver=True)
+    rt = _platform(data_dir, db, state, stream, deliver=True)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
@@ -150,7 +150,7 @@ def replay(log: Path, url: str | None, api_key: str | None, stop_on_error: bool,
             raise click.UsageError("--url needs --api-key (or TIANWANG_API_KEY)")
         summary = replay_http(log, url=url, api_key=api_key, stop_on_error=stop_on_error, console=console)
     else:
-        rt = _runtime(data_dir, db, background=False)
+        rt = _platform(data_dir, db, background=False)
         try:
             summary = replay_local(rt, log, tenant=tenant, stop_on_error=stop_on_error, console=console)
         finally:
@@ -391,11 +391,11 @@ def lists_group() -> None:
 @db_opt
 def import_lists(file: Path, actor: str, tenant: str, data_dir, db) -> None:
     """Import a CSV (list_type,entity,value,reason[,source][,expires_at]); all lines or none."""
-    from tianwang.lists import ops
+    from tianwang.lists import service
 
-    rt = _runtime(data_dir, db, background=False)
+    rt = _platform(data_dir, db, background=False)
     try:
-        n = _or_exit(lambda: ops.import_csv(rt, tenant=tenant, path=file, actor=actor))
+        n = _or_exit(lambda: service.import_csv(live=rt.live, hasher=rt.hasher, tenant=tenant, path=file, actor=actor))
     finally:
         rt.close()
     console.print(f"[green]imported[/] {n} entries for tenant {tenant}")
@@ -413,22 +413,15 @@ def tenants() -> None:
 @db_opt
 def create_tenant(tenant_id: str, name: str, data_dir, db) -> None:
     """Create a tenant and print its API key (shown once)."""
-    import re
-    import secrets
+    from tianwang.tenants.service import TENANT_ID, create
 
-    from tianwang.ingest.runtime import hash_key
-    from tianwang.store import audit as audit_repo
-    from tianwang.store import tenants as tenant_repo
-
-    if not re.match(r"^[a-z][a-z0-9_-]{1,63}$", tenant_id):
+    if not TENANT_ID.match(tenant_id):
         raise click.BadParameter("lower-case letters, digits, - and _, starting with a letter", param_hint="TENANT_ID")
     engine = _engine(data_dir, db)
-    key = f"tw_{secrets.token_urlsafe(24)}"
-    with engine.begin() as conn:
-        if tenant_repo.get_tenant(conn, id=tenant_id) is not None:
-            raise click.ClickException(f"tenant {tenant_id} exists")
-        tenant_repo.create_tenant(conn, id=tenant_id, name=name, api_key_hash=hash_key(key))
-        audit_repo.append_audit(conn, tenant=tenant_id, actor="cli", action="tenant.create", target=tenant_id, detail={})
+    try:
+        key = create(db=engine, tenant_id=tenant_id, name=name, actor="cli")
+    except TianwangError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(key)
 
 
@@ -450,9 +443,8 @@ def create_user(username: str, role: str, tenant: str, password_stdin: bool, dat
     import sys
 
     from tianwang.console.auth import hash_password, password_problem
-    from tianwang.store import audit as audit_repo
-    from tianwang.store import tenants as tenant_repo
-    from tianwang.store import users as user_repo
+    from tianwang.errors import NotFound
+    from tianwang.tenants.service import add_user
 
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", username):
         raise click.BadParameter("letters, digits and . _ -", param_hint="USERNAME")
@@ -461,13 +453,15 @@ def create_user(username: str, role: str, tenant: str, password_stdin: bool, dat
     if (problem := password_problem(password)) is not None:
         raise click.BadParameter(problem, param_hint="password")
     engine = _engine(data_dir, db)
-    with engine.begin() as conn:
-        if tenant_repo.get_tenant(conn, id=tenant) is None:
-            raise click.ClickException(f"no tenant {tenant!r}")
-        _or_exit(lambda: user_repo.create_user(conn, tenant=tenant, username=username,
-                                               password_hash=hash_password(password), role=role))
-        audit_repo.append_audit(conn, tenant=tenant, actor="cli", action="users.add", target=f"user:{username}",
-                                detail={"role": role})
+
+    def create() -> None:
+        try:
+            add_user(db=engine, tenant=tenant, username=username, password_hash=hash_password(password), role=role,
+                     actor="cli")
+        except NotFound as exc:  # no such tenant: a usage error, not a refused user
+            raise click.ClickException(str(exc)) from None
+
+    _or_exit(create)
     click.echo(f"user {username} ({role}) added to tenant {tenant}", err=True)
 
 
@@ -482,9 +476,8 @@ def tenant_webhook(tenant_id: str, url: str | None, secret: str | None, remove: 
     """Set the URL the tenant's notifications are posted to (signed with a secret), or --remove it."""
     import secrets
 
-    from tianwang.ingest.webhooks import url_problem
-    from tianwang.store import audit as audit_repo
-    from tianwang.store import tenants as tenant_repo
+    from tianwang.delivery.webhooks import url_problem
+    from tianwang.tenants.service import set_webhook
 
     if remove and (url or secret):
         raise click.UsageError("--remove takes no URL and no --secret")
@@ -497,10 +490,8 @@ def tenant_webhook(tenant_id: str, url: str | None, secret: str | None, remove: 
             raise click.BadParameter("16 to 128 characters", param_hint="--secret")
     new_secret = None if remove else secret or secrets.token_urlsafe(32)
     engine = _engine(data_dir, db)
-    with engine.begin() as conn:
-        _or_exit(lambda: tenant_repo.set_webhook(conn, id=tenant_id, url=None if remove else url, secret=new_secret))
-        audit_repo.append_audit(conn, tenant=tenant_id, actor="cli", action="tenant.webhook", target=tenant_id,
-                                detail={"url": None if remove else url})
+    _or_exit(lambda: set_webhook(db=engine, tenant_id=tenant_id, url=None if remove else url, secret=new_secret,
+                                 actor="cli"))
     if remove:
         click.echo(f"webhook of tenant {tenant_id} removed", err=True)
     elif secret is None:

@@ -56,6 +56,20 @@ class Settings:
             values[name] = _convert(kinds[name], value, name) if isinstance(value, str) else value
         return cls(**values)
 
+    def check(self, *, scratch: bool = False) -> None:
+        """Refuse settings out of range before anything is made (SettingError names the setting)."""
+        from tianwang.errors import SettingError
+
+        if self.state and not scratch and not self.pii_key:
+            raise SettingError("TIANWANG_PII_KEY", "server mode needs the same TIANWANG_PII_KEY on every replica "
+                               "(a key file in each data folder would hash the same phone differently)")
+        if self.intervention_provider not in ("simulated", "webhook", "off"):
+            raise SettingError("TIANWANG_INTERVENTION_PROVIDER", "one of simulated, webhook, off")
+        if self.cube_hours < 1:
+            raise SettingError("TIANWANG_CUBE_HOURS", "at least 1 (hours the monitoring cube keeps a minute's counts)")
+        if not self.stream_claim_s > 0:
+            raise SettingError("TIANWANG_STREAM_CLAIM_S", "more than 0 seconds")
+
 
 def _convert(kind: Any, raw: str, name: str) -> Any:
     kind = str(kind)

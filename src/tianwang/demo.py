@@ -1,6 +1,6 @@
 """`make demo`: a server on a fresh data folder, a simulated day over HTTP, a live view, a table.
 
-`run_demo` opens a runtime on a fresh data folder (the embedded default), serves it on a
+`run_demo` opens a platform on a fresh data folder (the embedded default), serves it on a
 local port in a thread, and streams `sim.run.simulate` through POST /v1/events/batch at
 accelerated time: events keep their simulated `occurred_at`, and are sent when the wall
 clock, sped up `speed` times, reaches them (speed 0: as fast as the server answers).
@@ -111,15 +111,15 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
     import uvicorn
 
     from tianwang.api.app import create_app
-    from tianwang.ingest.runtime import Runtime
+    from tianwang.app import boot
 
     console = console or Console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the view
     folder = data_dir or Path(tempfile.mkdtemp(prefix="tianwang-demo-"))
     key = "tw_demo_key"
     # The demo's calls and messages are answered by the simulated call centre.
-    rt = Runtime.open(Settings.from_env(data_dir=folder, api_key=key, db=None, intervention_provider="simulated"))
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host="127.0.0.1", port=port,
+    rt = boot.open(Settings.from_env(data_dir=folder, api_key=key, db=None, intervention_provider="simulated"))
+    server = uvicorn.Server(uvicorn.Config(create_app(platform=rt), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -133,7 +133,7 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
     base = f"http://127.0.0.1:{port}"
     console.print(f"[bold]tianwang demo[/]: server on {base} (API docs {base}/docs, the SDK on a demo form "
                   f"{base}/demo/apply), data in {folder}")
-    bundle, version = rt.bundle("demo")
+    bundle, version = rt.policies.bundle("demo")
     summary = bundle.summary()
     console.print(f"policy `{bundle.name}` version {version}: {summary['variables']} variables, "
                   f"{summary['rules']} rules")

@@ -20,6 +20,12 @@ class PolicyError(TianwangError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class SettingError(PolicyError):
+    """A setting out of its range: `where` names it (TIANWANG_…); nothing was started."""
+
+    code = "invalid_setting"
+
+
 class NotFound(TianwangError):
     code = "not_found"
 

@@ -14,7 +14,7 @@ import hashlib
 import ipaddress
 import operator
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from tianwang.garbage import is_garbage
+from tianwang.timefmt import iso_dt, to_ms
 
 SCENES = (
     "register",
@@ -491,23 +492,6 @@ def _ip_prefix(ip: str) -> str:
     return str(net)
 
 
-def to_ms(dt: datetime) -> int:
-    """Epoch milliseconds of an aware datetime: the one clock every stage uses."""
-    return (dt - _EPOCH) // timedelta(milliseconds=1)
-
-
-def from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def iso(ms: int) -> str:
-    """Epoch milliseconds as the API writes a time: ISO-8601 in UTC with a Z."""
-    return from_ms(ms).isoformat().replace("+00:00", "Z")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, Any]:
     """The flat dict the walk reads: no raw personal data, derived fields added.
 
@@ -528,7 +512,7 @@ def normalise(event: EventBase, *, hasher: Hasher, tz: ZoneInfo) -> dict[str, An
     if extra:  # extra attributes go under "attributes", not beside the declared fields
         out = {key: value for key, value in out.items() if key not in extra}
     out["ts"] = to_ms(event.occurred_at)
-    out["occurred_at"] = event.occurred_at.isoformat().replace("+00:00", "Z")
+    out["occurred_at"] = iso_dt(event.occurred_at)
     local = event.occurred_at.astimezone(tz)
     out["hour"] = local.hour
     out["weekday"] = local.isoweekday()

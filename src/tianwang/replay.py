@@ -128,7 +128,7 @@ def replay_local(rt, path: Path, *, tenant: str, stop_on_error: bool, console: C
 
 
 def _replay_local(rt, path: Path, tenant: str, stop_on_error: bool, console: Console, observe, report) -> Summary:
-    from tianwang.ingest.runtime import Tenant
+    from tianwang.tenants.service import Tenant
     from tianwang.ingest.walk import accept
 
     who = Tenant(tenant, tenant)

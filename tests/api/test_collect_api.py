@@ -209,7 +209,7 @@ def test_the_sdk_and_the_demo_page_are_served(api):
 def test_a_published_rule_change_names_the_next_beacon_with_no_page_change(api, runtime):
     from tianwang.policy import versions
     from tianwang.policy.bundle import read_files
-    from tianwang.ingest.runtime import DEFAULT_POLICY
+    from tianwang.live.policies import DEFAULT_POLICY
 
     post_beacon(api, beacon(form_events(pasted=False, fill_ms=60_000)))
     assert not [e for e in stored_behavior(runtime) if e.get("virtual") == "apply_phone"]
@@ -222,7 +222,7 @@ def test_a_published_rule_change_names_the_next_beacon_with_no_page_change(api, 
              "selector": "html > body > form#apply > div:nth-of-type(3) > input", "input_type": "tel", "length": 11}
     with runtime.db.begin() as conn:
         versions.publish_files(conn, tenant="demo", files=files, actor="analyst", note="name the phone field")
-    runtime.reload_policies()  # what the server's watcher does within two seconds
+    runtime.policies.reload()  # what the server's watcher does within two seconds
     post_beacon(api, beacon([phone]))
     assert [e["length"] for e in stored_behavior(runtime) if e.get("virtual") == "apply_phone"] == [11]
 
@@ -246,6 +246,6 @@ def test_a_restart_resolves_the_same_devices_from_the_stored_sightings(tmp_path,
             again = post_beacon(api, beacon([], attrs={**CHROME, "storage_id": None, "canvas": "00000001"},
                                             customer="c-1")).json()
             assert again["device_id"] == ids[1], (again, ids)
-            assert len(second.devices("demo")) == len(first.devices("demo"))
+            assert len(second.live.devices("demo")) == len(first.live.devices("demo"))
     finally:
         second.close()

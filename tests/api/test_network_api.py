@@ -65,33 +65,33 @@ def test_the_event_that_completes_a_ring_sees_its_measures(api, runtime, tmp_pat
             for e in events:
                 replayed = decision_repo.get_decision(conn, tenant="demo", event_id=e["event_id"])["values"]
                 assert replayed == values[e["event_id"]], e["event_id"]
-        assert body(again.network("demo")) == body(runtime.network("demo"))
+        assert body(again.live.network("demo")) == body(runtime.live.network("demo"))
     finally:
         again.close()
 
 
 def test_a_restart_keeps_the_network_from_its_checkpoint_or_the_log(tmp_path: Path):
-    from tianwang.ingest.runtime import Tenant
+    from tianwang.tenants.service import Tenant
     from tianwang.ingest.walk import accept
 
     demo = Tenant("demo", "demo")
     rt = open_runtime(tmp_path / "data", None)
     for e in ring_log():
         accept(rt, demo, e).wait()
-    live = body(rt.network("demo"))
+    live = body(rt.live.network("demo"))
     rt.close()
     assert (tmp_path / "data" / "network.ckpt").exists()
 
     rt = open_runtime(tmp_path / "data", None)  # from the checkpoint
     try:
-        assert body(rt.network("demo")) == live
+        assert body(rt.live.network("demo")) == live
     finally:
         rt.close()
 
     (tmp_path / "data" / "network.ckpt").unlink()
     rt = open_runtime(tmp_path / "data", None)  # rebuilt from the stored records, outcomes marked
     try:
-        assert body(rt.network("demo")) == live
-        assert rt.network("demo").ring_of("ring-c1") is not None
+        assert body(rt.live.network("demo")) == live
+        assert rt.live.network("demo").ring_of("ring-c1") is not None
     finally:
         rt.close()

@@ -127,8 +127,8 @@ def test_an_investigator_marking_a_ring_fraud_rejects_every_held_event(api, runt
     # The disposition is a record: a restart (no checkpoint: rebuilt from the log) keeps the marks.
     again = open_runtime(tmp_path / "data", None if db_url.startswith("sqlite") else db_url)
     try:
-        assert again.networks["demo"].measures("c1")["ring_fraud_share"] > 0
-        assert "d1" not in again.holds("demo").by_event and "h-dd" in again.holds("demo").by_event
+        assert again.live.networks["demo"].measures("c1")["ring_fraud_share"] > 0
+        assert "d1" not in again.live.holds("demo").by_event and "h-dd" in again.live.holds("demo").by_event
     finally:
         again.close()
 
@@ -138,7 +138,7 @@ def test_not_fraud_clears_the_marks_and_leaves_held_events_held(api, runtime):
     for disposition in ("fraud", "not_fraud"):
         r = api.post("/v1/rings/R000001/disposition", json={"disposition": disposition, "actor": "inv.li"})
         assert r.status_code == 201, r.text
-    assert runtime.networks["demo"].measures("c1")["ring_fraud_share"] == 0.0
+    assert runtime.live.networks["demo"].measures("c1")["ring_fraud_share"] == 0.0
     with runtime.db.connect() as conn:
         assert [d["disposition"] for d in rings_repo.dispositions(conn, tenant="demo")] == ["fraud", "not_fraud"]
 
@@ -155,16 +155,16 @@ def test_a_delay_ends_by_the_tenants_clock(api, runtime, monkeypatch):
 
 
 def test_the_sweeper_releases_a_quiet_tenants_delay_as_wall_time_passes(api, runtime, monkeypatch):
-    from tianwang.ingest import holds as holds_module
-    from tianwang.ingest.notify import release_due
+    from tianwang.holds import book as holds_module
+    from tianwang.holds.service import release_due
 
     honest_delay(api)
-    assert release_due(runtime, "demo") == 0  # not yet
+    assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 0  # not yet
     real = holds_module.time.monotonic
     monkeypatch.setattr(holds_module.time, "monotonic", lambda: real() + 25 * 3600)
-    assert release_due(runtime, "demo") == 1
+    assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 1
     assert hold_of(api, "h-dd")["status"] == "released"
-    assert release_due(runtime, "demo") == 0
+    assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 0
 
 
 def test_a_person_answers_a_held_event(api, runtime):
@@ -235,7 +235,7 @@ def test_bad_dispositions_are_refused_and_nothing_is_stored(api, runtime, ring_i
     with runtime.db.connect() as conn:
         assert rings_repo.dispositions(conn, tenant="demo") == []
     assert hold_of(api, "d1")["status"] == "held"
-    assert runtime.networks["demo"].measures("c1")["ring_fraud_share"] == 0.0
+    assert runtime.live.networks["demo"].measures("c1")["ring_fraud_share"] == 0.0
 
 
 def test_another_tenant_cannot_dispose_of_or_read_this_tenants_holds(api, runtime, second_tenant):
@@ -264,7 +264,7 @@ def test_held_events_survive_a_restart_and_are_revised_after_it(tmp_path, db_url
     (tmp_path / "data" / "network.ckpt").unlink()  # the network is rebuilt from the log
     second = open_runtime(tmp_path / "data", db)
     try:
-        assert sorted(second.holds("demo").by_event) == ["d1", "d2"]
+        assert sorted(second.live.holds("demo").by_event) == ["d1", "d2"]
         with Server(second) as server, Client(server.url, DEMO_KEY) as api:
             post(api, member_apply(6, 90))
             assert hold_of(api, "d1")["status"] == "rejected" and hold_of(api, "d2")["status"] == "rejected"
@@ -277,15 +277,15 @@ def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, ru
 
     import orjson
 
-    from tianwang.ingest.webhooks import WebhookDispatcher, verify_signature
+    from tianwang.delivery.webhooks import WebhookDispatcher, verify_signature
     from tianwang.store import tenants as tenant_repo
 
     receiver = Receiver(statuses=[204] * 3)
     secret = "s3cret-for-this-lender-0123456789"
     with runtime.db.begin() as conn:
         tenant_repo.set_webhook(conn, id="demo", url=receiver.url, secret=secret)
-    runtime.dispatcher = WebhookDispatcher(runtime.db, poll_s=0.2)
-    runtime.dispatcher.start()
+    runtime.workers.dispatcher = WebhookDispatcher(runtime.db, poll_s=0.2)
+    runtime.workers.dispatcher.start()
     try:
         held_ring(api)
         for i in (5, 6):
@@ -294,7 +294,7 @@ def test_the_lending_system_hears_of_revised_decisions_by_signed_webhook(api, ru
         while len(receiver.requests) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        runtime.dispatcher.stop()
+        runtime.workers.dispatcher.stop()
         receiver.close()
     bodies = []
     for request in receiver.requests:
@@ -320,7 +320,7 @@ def test_a_failed_commit_of_the_tipping_event_leaves_the_holds_held_until_its_re
 
     held_ring(api)
     post(api, member_apply(5, 85))
-    demo = runtime.tenant_for_key(DEMO_KEY)
+    demo = runtime.tenants.by_key(DEMO_KEY)
 
     def down(items):
         raise OperationalError("COMMIT", {}, Exception("disk unplugged"))
@@ -331,7 +331,7 @@ def test_a_failed_commit_of_the_tipping_event_leaves_the_holds_held_until_its_re
             accept(runtime, demo, member_apply(6, 90)).wait()
     assert hold_of(api, "d1")["status"] == "held"  # nothing of a6 was stored, its revisions neither
     post(api, apply_event("other", customer="someone", minute=91))  # the next walk rebuilds from the record
-    assert sorted(runtime.holds("demo").by_event) == ["d1", "d2"]
+    assert sorted(runtime.live.holds("demo").by_event) == ["d1", "d2"]
     post(api, member_apply(6, 90))  # the retry tips the ring over again
     assert hold_of(api, "d1")["status"] == "rejected" and hold_of(api, "d2")["status"] == "rejected"
     assert [t for t in topics(api) if t[0] == "ring.flagged"] == [("ring.flagged", "R000001")]

@@ -1,6 +1,6 @@
 """The backtest's scratch runtime decides exactly as a stored one, and keeps nothing.
 
-The backtest replays through the real walk with `Runtime.open(..., scratch=True)`: the writer
+The backtest replays through the real walk with `boot.open(..., scratch=True)`: the writer
 stores no records (`ScratchWriter`), `close()` writes no checkpoint, and no decision takes a
 fallback for being over its time budget. These tests hold it to the stored walk decision by
 decision, and the process-per-policy driver to the in-process run figure by figure.
@@ -18,16 +18,18 @@ from click.testing import CliRunner
 from rich.console import Console
 from sqlalchemy import func, select
 
+from tianwang.app import boot
+from tianwang.app.platform import Platform
 from tianwang.backtest import PII_KEY, figures, run_policy
 from tianwang.cli import main
 from tianwang.config import Settings
 from tianwang.errors import Conflict, StoreUnavailable
 from tianwang.ingest import walk
-from tianwang.ingest.runtime import Runtime, Tenant
 from tianwang.replay import replay_local
 from tianwang.sim.run import simulate, write_jsonl
 from tianwang.store.schema import decisions, events
 from tianwang.store.writer import DuplicateEvent, ScratchWriter
+from tianwang.tenants.service import Tenant
 from tests.factories import apply_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,19 +44,19 @@ def log(tmp_path_factory) -> Path:
     return path
 
 
-def _open(folder: Path, *, scratch: bool) -> Runtime:
+def _open(folder: Path, *, scratch: bool) -> Platform:
     settings = Settings.from_env({}, data_dir=folder, policy_dir=DEFAULT, pii_key=PII_KEY)
-    return Runtime.open(settings, background=False, scratch=scratch)
+    return boot.open(settings, background=False, scratch=scratch)
 
 
-def _decide_all(rt: Runtime, log: Path) -> dict[str, dict]:
+def _decide_all(rt: Platform, log: Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
     replay_local(rt, log, tenant="demo", stop_on_error=False, console=Console(quiet=True),
                  observe=lambda raw, d: out.__setitem__(d["event_id"], {k: v for k, v in d.items() if k != "latency_ms"}))
     return out
 
 
-def _rows(rt: Runtime) -> tuple[int, int]:
+def _rows(rt: Platform) -> tuple[int, int]:
     with rt.db.connect() as conn:
         return tuple(conn.execute(select(func.count()).select_from(t)).scalar() for t in (events, decisions))
 
@@ -96,13 +98,13 @@ def test_a_repeat_is_still_a_repeat_without_records(tmp_path):
     rt = _open(tmp_path, scratch=True)
     try:
         first = walk.accept(rt, DEMO, apply_event("a-1")).wait()
-        entries = rt.state.stats().entries
+        entries = rt.live.state.stats().entries
         again = walk.accept(rt, DEMO, apply_event("a-1")).wait()
         assert first["duplicate"] is False and again == {"event_id": "a-1", "duplicate": True}
-        assert rt.state.stats().entries == entries > 0  # the repeat was not walked again
+        assert rt.live.state.stats().entries == entries > 0  # the repeat was not walked again
         with pytest.raises(Conflict):
             walk.accept(rt, DEMO, apply_event("a-1", amount=1))
-        assert rt.state.stats().entries == entries
+        assert rt.live.state.stats().entries == entries
     finally:
         rt.close()
 

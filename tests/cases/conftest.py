@@ -10,7 +10,7 @@ from tianwang.store import users as users_repo
 
 @pytest.fixture
 def demo(runtime):
-    return runtime.tenant_for_key(DEMO_KEY)
+    return runtime.tenants.by_key(DEMO_KEY)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def review(rt, event_id: str, customer: str, *, ts: int = 1_000, score: int = 40
     record = {"event_id": event_id, "customer_id": customer, "ts": ts, "scene": "apply"}
     decision = {"event_id": event_id, "outcome": outcome, "score": score,
                 "reasons": [{"code": code, "text": f"text of {code}", "outcome": outcome}]}
-    run(rt, alerts_for(rt, tenant, record, decision, ring_id))
+    run(rt, alerts_for(tenant, record, decision, ring_id))
 
 
 def walk(rt, demo, event: dict) -> dict:
@@ -37,8 +37,8 @@ def held_ring(rt, demo) -> str:
     for i in (1, 2):
         d = walk(rt, demo, drawdown_event(f"d{i}", customer=f"c{i}", minute=30 + i, device_id="farm-1"))
         assert d["outcome"] == "delay", d
-    ring_id = rt.network("demo").ring_of("c1")
-    assert ring_id is not None and sorted(rt.network("demo").members_of(ring_id)) == ["c1", "c2", "c3", "c4"]
+    ring_id = rt.live.network("demo").ring_of("c1")
+    assert ring_id is not None and sorted(rt.live.network("demo").members_of(ring_id)) == ["c1", "c2", "c3", "c4"]
     return ring_id
 
 

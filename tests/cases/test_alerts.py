@@ -40,9 +40,9 @@ def test_two_reviews_of_one_customer_make_one_case_with_two_alerts(runtime):
 
 def test_only_a_review_raises_an_alert(runtime):
     for outcome in ("pass", "verify", "delay", "reject"):
-        assert alerts_for(runtime, "demo", {"event_id": f"x-{outcome}", "customer_id": "c", "ts": 1},
+        assert alerts_for("demo", {"event_id": f"x-{outcome}", "customer_id": "c", "ts": 1},
                           {"outcome": outcome, "score": 99, "reasons": []}, None) == []
-    fallback = alerts_for(runtime, "demo", {"event_id": "fb", "customer_id": "c", "ts": 1},
+    fallback = alerts_for("demo", {"event_id": "fb", "customer_id": "c", "ts": 1},
                           {"outcome": "review", "score": 0, "reasons": [], "fallback": "variables failed: X"}, None)
     run(runtime, fallback)
     (case,) = cases_of(runtime)
@@ -72,8 +72,8 @@ def test_a_flagged_ring_joins_the_rings_case_once_per_trigger(runtime):
     review(runtime, "e1", "m1", score=40, ring_id="R000003")
     members = ["m1", "m2", "m3", "m4"]
     for _ in range(2):
-        run(runtime, ring_alert(runtime, "demo", "R000003", "RING_MOSTLY_REJECTED", "half rejected", members, 5_000))
-    run(runtime, ring_alert(runtime, "demo", "R000003", "RING_CONFIRMED_FRAUD", "confirmed", members, 6_000))
+        run(runtime, ring_alert("demo", "R000003", "RING_MOSTLY_REJECTED", "half rejected", members, 5_000))
+    run(runtime, ring_alert("demo", "R000003", "RING_CONFIRMED_FRAUD", "confirmed", members, 6_000))
     (case,) = cases_of(runtime)
     assert case["alerts"] == 3 and case["last_ts"] == 6_000 and case["priority"] == 100 + 50 + 4
     alerts = alerts_of(runtime, case["id"])
@@ -85,9 +85,10 @@ def test_a_flagged_ring_joins_the_rings_case_once_per_trigger(runtime):
 def test_after_a_case_is_closed_the_next_alert_opens_a_new_one(runtime):
     review(runtime, "e1", "cust-1")
     (first,) = cases_of(runtime)
-    service.set_status(runtime, "demo", first["id"], "investigating", actor="inv.zhang")
+    service.set_status(db=runtime.db, tenant="demo", case_id=first["id"], status="investigating", actor="inv.zhang")
     review(runtime, "e2", "cust-1")  # an investigating case is still open to alerts
-    service.set_status(runtime, "demo", first["id"], "closed", actor="inv.zhang", reason="duplicate")
+    service.set_status(db=runtime.db, tenant="demo", case_id=first["id"], status="closed", actor="inv.zhang",
+                       reason="duplicate")
     review(runtime, "e3", "cust-1")
     by_id = {c["id"]: c for c in cases_of(runtime)}
     assert len(by_id) == 2
@@ -101,7 +102,7 @@ def test_a_case_closed_between_lookup_and_count_still_gets_its_alert(runtime, mo
     """The effect re-checks the status when it counts: a case closed meanwhile is not joined."""
     review(runtime, "e1", "cust-1")
     (first,) = cases_of(runtime)
-    effects = alerts_for(runtime, "demo", {"event_id": "e2", "customer_id": "cust-1", "ts": 2_000},
+    effects = alerts_for("demo", {"event_id": "e2", "customer_id": "cust-1", "ts": 2_000},
                          {"outcome": "review", "score": 10, "reasons": [{"code": "X", "text": "y"}]}, None)
     with runtime.db.begin() as conn:
         stale = repo.open_case_of(conn, tenant="demo", subject_kind="customer", subject_id="cust-1")
@@ -121,7 +122,7 @@ def test_alerts_of_a_tenant_stay_in_that_tenant(runtime, other_tenant):
 
 def test_the_walk_made_ring_is_a_ring_subject(runtime, demo):
     ring_id = held_ring(runtime, demo)
-    review(runtime, "x1", "c1", ring_id=runtime.network("demo").ring_of("c1"))
-    review(runtime, "x2", "c3", ring_id=runtime.network("demo").ring_of("c3"))
+    review(runtime, "x1", "c1", ring_id=runtime.live.network("demo").ring_of("c1"))
+    review(runtime, "x2", "c3", ring_id=runtime.live.network("demo").ring_of("c3"))
     (case,) = cases_of(runtime)
     assert (case["subject_kind"], case["subject_id"], case["alerts"]) == ("ring", ring_id, 2)

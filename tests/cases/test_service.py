@@ -48,18 +48,21 @@ def black_customers(rt) -> dict[str, dict]:
 def test_assign_status_and_notes_are_audited_and_make_the_timeline(runtime, investigators):
     review(runtime, "e1", "cust-1")
     case_id = only_case(runtime)["id"]
-    assert service.assign(runtime, "demo", case_id, owner="inv.zhang", actor="boss")["owner"] == "inv.zhang"
+    assert service.assign(db=runtime.db, tenant="demo", case_id=case_id, owner="inv.zhang",
+                          actor="boss")["owner"] == "inv.zhang"
     assert only_case(runtime, owner="inv.zhang")["id"] == case_id
-    moved = service.set_status(runtime, "demo", case_id, "investigating", actor="inv.zhang")
+    moved = service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="investigating", actor="inv.zhang")
     assert moved["status"] == "investigating" and moved["closed_at"] is None
-    note = service.add_note(runtime, "demo", case_id, text="called the customer\n\tno answer", actor="inv.zhang")
+    note = service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="called the customer\n\tno answer",
+                            actor="inv.zhang")
     assert (note["kind"], note["author"], note["text"]) == ("note", "inv.zhang", "called the customer\n\tno answer")
-    service.add_note(runtime, "demo", case_id, text="screenshot", kind="evidence", actor="inv.zhang",
-                     data={"file": "s.png", "sha256": "ab"})
-    closed = service.set_status(runtime, "demo", case_id, "closed", actor="inv.zhang", reason="test traffic")
+    service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="screenshot", kind="evidence",
+                     actor="inv.zhang", data={"file": "s.png", "sha256": "ab"})
+    closed = service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="closed", actor="inv.zhang",
+                                reason="test traffic")
     assert closed["status"] == "closed" and closed["closed_at"] is not None and closed["disposition"] is None
 
-    detail = service.case_detail(runtime, "demo", case_id)
+    detail = service.case_detail(live=runtime.live, tenant="demo", case_id=case_id)
     assert [(n["kind"], n["author"]) for n in detail["notes"]] == [
         ("status", "boss"), ("status", "inv.zhang"), ("note", "inv.zhang"), ("evidence", "inv.zhang"),
         ("status", "inv.zhang")]
@@ -75,26 +78,30 @@ def test_transitions_that_are_not_allowed_are_refused(runtime):
     review(runtime, "e1", "cust-1")
     case_id = only_case(runtime)["id"]
     with pytest.raises(Conflict, match="already open"):
-        service.set_status(runtime, "demo", case_id, "open", actor="inv.zhang")
+        service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="open", actor="inv.zhang")
     with pytest.raises(ValueError, match="reason"):  # closed only by a disposition or with a reason
-        service.set_status(runtime, "demo", case_id, "closed", actor="inv.zhang")
-    service.set_status(runtime, "demo", case_id, "investigating", actor="inv.zhang")
+        service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="closed", actor="inv.zhang")
+    service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="investigating", actor="inv.zhang")
     with pytest.raises(Conflict, match="from investigating to open"):  # no way back
-        service.set_status(runtime, "demo", case_id, "open", actor="inv.zhang")
-    service.set_status(runtime, "demo", case_id, "closed", actor="inv.zhang", reason="duplicate of another")
+        service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="open", actor="inv.zhang")
+    service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="closed", actor="inv.zhang",
+                       reason="duplicate of another")
     for status in ("investigating", "closed"):
         with pytest.raises(Conflict):
-            service.set_status(runtime, "demo", case_id, status, actor="inv.zhang", reason="x")
+            service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status=status, actor="inv.zhang",
+                               reason="x")
     with pytest.raises(Conflict, match="only an admin"):
-        service.set_status(runtime, "demo", case_id, "open", actor="inv.zhang")
+        service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="open", actor="inv.zhang")
     with pytest.raises(Conflict, match="closed"):
-        service.dispose(runtime, "demo", case_id, disposition="not_fraud", fraud_type=None, note="x", actor="inv.zhang")
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="not_fraud", fraud_type=None, note="x", actor="inv.zhang")
     with pytest.raises(Conflict, match="closed"):
-        service.assign(runtime, "demo", case_id, owner=None, actor="inv.zhang")
+        service.assign(db=runtime.db, tenant="demo", case_id=case_id, owner=None, actor="inv.zhang")
     assert only_case(runtime)["status"] == "closed"
     assert [a for a in audit(runtime) if a[0] == "case.status"] == [("case.status", f"case:{case_id}", "inv.zhang")] * 2
 
-    reopened = service.set_status(runtime, "demo", case_id, "open", actor="boss", admin=True)
+    reopened = service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="open", actor="boss",
+                                  admin=True)
     assert reopened["status"] == "open" and reopened["closed_at"] is None
     review(runtime, "e2", "cust-1")  # joins the reopened case
     assert only_case(runtime)["alerts"] == 2
@@ -103,10 +110,11 @@ def test_transitions_that_are_not_allowed_are_refused(runtime):
 def test_a_closed_case_is_not_reopened_while_its_subject_has_another_open(runtime):
     review(runtime, "e1", "cust-1")
     first = only_case(runtime)["id"]
-    service.set_status(runtime, "demo", first, "closed", actor="inv.zhang", reason="too early")
+    service.set_status(db=runtime.db, tenant="demo", case_id=first, status="closed", actor="inv.zhang",
+                       reason="too early")
     review(runtime, "e2", "cust-1")
     with pytest.raises(Conflict, match="is open"):
-        service.set_status(runtime, "demo", first, "open", actor="boss", admin=True)
+        service.set_status(db=runtime.db, tenant="demo", case_id=first, status="open", actor="boss", admin=True)
 
 
 def test_bad_input_is_refused_with_a_clear_message(runtime, investigators):
@@ -116,31 +124,38 @@ def test_bad_input_is_refused_with_a_clear_message(runtime, investigators):
                  ("nul\x00", r"U\+0000"), (42, "text")]
     for text, message in bad_notes:
         with pytest.raises(ValueError, match=message):
-            service.add_note(runtime, "demo", case_id, text=text, actor="inv.zhang")
-    assert service.add_note(runtime, "demo", case_id, text="x" * 4000, actor="inv.zhang")["text"] == "x" * 4000
-    assert service.add_note(runtime, "demo", case_id, text="a\r\nb", actor="inv.zhang")["text"] == "a\nb"
+            service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text=text, actor="inv.zhang")
+    assert service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="x" * 4000,
+                            actor="inv.zhang")["text"] == "x" * 4000
+    assert service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="a\r\nb",
+                            actor="inv.zhang")["text"] == "a\nb"
     with pytest.raises(ValueError, match="kind"):
-        service.add_note(runtime, "demo", case_id, text="x", kind="status", actor="inv.zhang")
+        service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="x", kind="status", actor="inv.zhang")
     with pytest.raises(ValueError, match="data"):
-        service.add_note(runtime, "demo", case_id, text="x", actor="inv.zhang", data=["not", "an object"])
+        service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="x", actor="inv.zhang",
+                         data=["not", "an object"])
     with pytest.raises(ValueError, match="actor"):
-        service.add_note(runtime, "demo", case_id, text="x", actor="")
+        service.add_note(db=runtime.db, tenant="demo", case_id=case_id, text="x", actor="")
     with pytest.raises(ValueError, match="status"):
-        service.set_status(runtime, "demo", case_id, "solved", actor="inv.zhang")
+        service.set_status(db=runtime.db, tenant="demo", case_id=case_id, status="solved", actor="inv.zhang")
     for owner in ("nobody", "ana"):  # unknown; an analyst does not work cases
         with pytest.raises(ValueError, match="owner"):
-            service.assign(runtime, "demo", case_id, owner=owner, actor="boss")
+            service.assign(db=runtime.db, tenant="demo", case_id=case_id, owner=owner, actor="boss")
     kw = {"actor": "inv.zhang", "note": "seen"}
     with pytest.raises(ValueError, match="disposition"):
-        service.dispose(runtime, "demo", case_id, disposition="maybe", fraud_type=None, **kw)
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="maybe", fraud_type=None, **kw)
     with pytest.raises(ValueError, match="fraud_type"):
-        service.dispose(runtime, "demo", case_id, disposition="fraud", fraud_type="aliens", **kw)
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="fraud", fraud_type="aliens", **kw)
     with pytest.raises(ValueError, match="fraud_type"):
-        service.dispose(runtime, "demo", case_id, disposition="not_fraud", fraud_type="batch_attack", **kw)
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="not_fraud", fraud_type="batch_attack", **kw)
     with pytest.raises(ValueError, match="note"):
-        service.dispose(runtime, "demo", case_id, disposition="not_fraud", fraud_type=None, actor="inv.zhang", note="")
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="not_fraud", fraud_type=None, actor="inv.zhang", note="")
     with pytest.raises(ValueError, match="case_id"):
-        service.case_detail(runtime, "demo", "1")
+        service.case_detail(live=runtime.live, tenant="demo", case_id="1")
     assert only_case(runtime)["status"] == "open" and only_case(runtime)["owner"] is None
 
 
@@ -149,16 +164,17 @@ def test_an_unknown_case_or_another_tenants_is_not_found(runtime, other_tenant):
     case_id = only_case(runtime)["id"]
     for tenant, cid in ((other_tenant, case_id), ("demo", case_id + 1000)):
         with pytest.raises(NotFound):
-            service.case_detail(runtime, tenant, cid)
+            service.case_detail(live=runtime.live, tenant=tenant, case_id=cid)
         with pytest.raises(NotFound):
-            service.assign(runtime, tenant, cid, owner=None, actor="x")
+            service.assign(db=runtime.db, tenant=tenant, case_id=cid, owner=None, actor="x")
         with pytest.raises(NotFound):
-            service.set_status(runtime, tenant, cid, "investigating", actor="x")
+            service.set_status(db=runtime.db, tenant=tenant, case_id=cid, status="investigating", actor="x")
         with pytest.raises(NotFound):
-            service.add_note(runtime, tenant, cid, text="x", actor="x")
+            service.add_note(db=runtime.db, tenant=tenant, case_id=cid, text="x", actor="x")
         with pytest.raises(NotFound):
-            service.dispose(runtime, tenant, cid, disposition="not_fraud", fraud_type=None, note="x", actor="x")
-    assert service.list_cases(runtime, other_tenant) == []
+            service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant=tenant,
+                            case_id=cid, disposition="not_fraud", fraud_type=None, note="x", actor="x")
+    assert service.list_cases(db=runtime.db, tenant=other_tenant) == []
     assert only_case(runtime)["status"] == "open"
     assert not any(a[0].startswith("case.") for a in audit(runtime))
 
@@ -172,13 +188,14 @@ def test_disposing_a_ring_case_fraud_rejects_members_held_events_blacklists_and_
     review(runtime, "d1", "c1", ring_id=ring_id)
     case_id = only_case(runtime)["id"]
 
-    detail = service.case_detail(runtime, "demo", case_id)
+    detail = service.case_detail(live=runtime.live, tenant="demo", case_id=case_id)
     assert detail["ring"] == {"ring_id": ring_id, "members": ["c1", "c2", "c3", "c4"]}
     assert detail["customers"] == ["c1", "c2", "c3", "c4"]
     assert sorted(h["event_id"] for h in detail["held"]) == ["d1", "d2"]
     assert [a["source"] for a in detail["alerts"]] == ["d1"]
 
-    done = service.dispose(runtime, "demo", case_id, disposition="fraud", fraud_type="batch_attack",
+    done = service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                           case_id=case_id, disposition="fraud", fraud_type="batch_attack",
                            note="one farm device", actor="inv.zhang")
     assert done["case"]["status"] == "closed" and done["case"]["disposition"] == "fraud"
     assert done["case"]["fraud_type"] == "batch_attack" and done["case"]["closed_at"] is not None
@@ -191,7 +208,7 @@ def test_disposing_a_ring_case_fraud_rejects_members_held_events_blacklists_and_
     assert hold(runtime, "h-dd")["status"] == "held"  # not in the ring
     black = black_customers(runtime)
     assert sorted(black) == ["c1", "c2", "c3", "c4"] and {e["source"] for e in black.values()} == {f"case:{case_id}"}
-    assert runtime.lists.blacklisted_customers("demo", 0) >= {"c1", "c2", "c3", "c4"}  # the running lists know
+    assert runtime.live.lists.blacklisted_customers("demo", 0) >= {"c1", "c2", "c3", "c4"}  # the running lists know
     assert labels(runtime, ["a1", "a2", "a3", "a4", "d1", "d2", "h-apply", "h-dd"]) == {
         e: ("batch_attack", f"case:{case_id}") for e in ("a1", "a2", "a3", "a4", "d1", "d2")}
     actions = audit(runtime)
@@ -203,7 +220,8 @@ def test_disposing_a_ring_case_fraud_rejects_members_held_events_blacklists_and_
     d3 = walk(runtime, demo, drawdown_event("d3", customer="c3", minute=100, device_id="farm-1"))
     assert d3["outcome"] == "reject", d3
     with pytest.raises(Conflict, match="already closed"):
-        service.dispose(runtime, "demo", case_id, disposition="fraud", fraud_type="batch_attack", note="again",
+        service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                        case_id=case_id, disposition="fraud", fraud_type="batch_attack", note="again",
                         actor="inv.zhang")
 
 
@@ -212,10 +230,12 @@ def test_disposing_a_customer_case_not_fraud_releases_its_held_events_and_labels
     honest_delay(runtime, demo)
     review(runtime, "h-dd", "honest")
     case_id = only_case(runtime)["id"]
-    assert [h["event_id"] for h in service.case_detail(runtime, "demo", case_id)["held"]] == ["h-dd"]
-    assert service.case_detail(runtime, "demo", case_id)["ring"] is None
+    assert [h["event_id"] for h in service.case_detail(live=runtime.live, tenant="demo",
+                                                       case_id=case_id)["held"]] == ["h-dd"]
+    assert service.case_detail(live=runtime.live, tenant="demo", case_id=case_id)["ring"] is None
 
-    done = service.dispose(runtime, "demo", case_id, disposition="not_fraud", fraud_type=None,
+    done = service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                           case_id=case_id, disposition="not_fraud", fraud_type=None,
                            note="the customer confirmed the payee", actor="inv.zhang")
     assert done["released"] == ["h-dd"] and done["revised"] == [] and done["blacklisted"] == []
     assert done["labels"] == 2 and done["case"]["disposition"] == "not_fraud"
@@ -226,7 +246,7 @@ def test_disposing_a_customer_case_not_fraud_releases_its_held_events_and_labels
                                                           "h-dd": ("normal", f"case:{case_id}")}
     assert black_customers(runtime) == {}
     assert hold(runtime, "d1")["status"] == "held"  # another subject's hold
-    assert service.case_detail(runtime, "demo", case_id)["held"] == []
+    assert service.case_detail(live=runtime.live, tenant="demo", case_id=case_id)["held"] == []
     assert ("hold.release", "event:h-dd", "person:inv.zhang") in audit(runtime)
 
 
@@ -234,7 +254,8 @@ def test_disposing_a_customer_case_fraud_rejects_its_held_events(runtime, demo):
     honest_delay(runtime, demo)
     review(runtime, "h-dd", "honest")
     case_id = only_case(runtime)["id"]
-    done = service.dispose(runtime, "demo", case_id, disposition="fraud", fraud_type="identity_theft",
+    done = service.dispose(live=runtime.live, metrics=runtime.metrics, hasher=runtime.hasher, tenant="demo",
+                           case_id=case_id, disposition="fraud", fraud_type="identity_theft",
                            note="the real owner called", actor="inv.zhang")
     assert done["revised"] == ["h-dd"] and done["blacklisted"] == ["honest"] and done["labels"] == 2
     assert hold(runtime, "h-dd")["status"] == "rejected"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.serving import open_runtime
 from tianwang.cli import main
 from tianwang.collect.service import collect
-from tianwang.ingest.runtime import DEFAULT_POLICY
+from tianwang.live.policies import DEFAULT_POLICY
 
 
 def test_publish_counts_each_collection_rule_against_stored_events(tmp_path):
@@ -26,7 +26,7 @@ def test_publish_counts_each_collection_rule_against_stored_events(tmp_path):
             {"type": "submit", "ts": now + 60_000, "url": "https://lender.example/apply", "tag": "form",
              "selector": "html > body > form#apply", "fill_ms": 60_000},
         ]}
-        assert collect(rt, rt.tenant_by_id("demo"), beacon, ip="10.0.0.9")["accepted"] == 2
+        assert collect(rt, rt.tenants.by_id("demo"), beacon, ip="10.0.0.9")["accepted"] == 2
     finally:
         rt.close()
     folder = tmp_path / "policy"

@@ -122,7 +122,7 @@ def test_a_browser_session_is_captured_recognised_and_flagged(served, tmp_path):
         assert fill_and_submit(driver) == device_id
 
         # The WebDriver-driven session is automation, and an application from it is rejected.
-        fields = rt.device_fields("demo", device_id, {"ts": int(time.time() * 1000), "customer_id": "c-e2e"})
+        fields = rt.live.device_fields("demo", device_id, {"ts": int(time.time() * 1000), "customer_id": "c-e2e"})
         assert fields["device_automation"] is True, fields
         occurred = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         d = api.post("/v1/events", json=apply_event("e2e-apply", customer="c-e2e", device_id=device_id,
@@ -138,7 +138,7 @@ def test_a_browser_session_is_captured_recognised_and_flagged(served, tmp_path):
     with session(tmp_path / "profile-a", env={"FONTCONFIG_FILE": str(fonts)}) as driver:
         driver.get(page)
         assert fill_and_submit(driver) == device_id
-    changes = rt.devices("demo").history(device_id)["changes"]
+    changes = rt.live.devices("demo").history(device_id)["changes"]
     assert any("fonts" in keys for _, keys in changes), changes
 
     # A fresh profile (no token, no storage id) of the same customer, with the new font: the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.policy import versions
 from tests.factories import apply_event, drawdown_event
@@ -31,7 +31,7 @@ strategies:
 def _publish(rt, folder: Path, note: str) -> int:
     with rt.db.begin() as conn:
         version, _ = versions.publish_folder(conn, tenant="demo", folder=folder, actor="test", note=note)
-    rt.reload_policies()
+    rt.policies.reload()
     return version
 
 
@@ -79,11 +79,11 @@ def test_a_failing_stage_gives_the_fallback_outcome_and_says_why(tmp_path, monke
         def broken(*a, **k):
             raise ConnectionError("list service unreachable")
 
-        monkeypatch.setattr(rt.lists, "contains", broken)
+        monkeypatch.setattr(rt.live.lists, "contains", broken)
         d = accept(rt, DEMO, apply_event("fb-1")).wait()
         assert d["outcome"] == "review"  # the default strategy's on_error
         assert "variables failed" in d["fallback"] and "unreachable" in d["fallback"]
-        stored = rt.stored_decision("demo", "fb-1")[0]
+        stored = rt.ledger.stored_decision("demo", "fb-1")[0]
         assert stored["fallback"] == d["fallback"]
     finally:
         rt.close()
@@ -102,8 +102,8 @@ def test_a_decision_over_its_time_budget_falls_back(tmp_path):
         _publish(rt, folder, "tiny budget")
         import time
 
-        strategy = rt.bundle("demo")[0].active["apply"]
-        plan = rt.bundle("demo")[0].plans[strategy.name]
+        strategy = rt.policies.bundle("demo")[0].active["apply"]
+        plan = rt.policies.bundle("demo")[0].plans[strategy.name]
         original = plan.compute
 
         def slow_compute(*a, **k):
@@ -148,14 +148,14 @@ def test_a_failed_commit_leaves_no_trace_and_its_retry_counts_once(tmp_path, mon
                 m.setattr(rt.writer, "_commit", down)
                 with pytest.raises(StoreUnavailable):
                     accept(rt, DEMO, apply_event("f-1", customer="c-f")).wait()
-            assert not rt.inflight and rt.stored_decision("demo", "f-1") is None
+            assert not rt.ledger.inflight and rt.ledger.stored_decision("demo", "f-1") is None
         accept(rt, DEMO, apply_event("f-1", customer="c-f")).wait()  # the retry
         return accept(rt, DEMO, apply_event("f-2", customer="c-f", minute=1)).wait()["values"]
 
     clean, failed = open_runtime(tmp_path / "a", None), open_runtime(tmp_path / "b", None)
     try:
         assert values_after(failed, True) == values_after(clean, False)
-        assert not failed.inflight
+        assert not failed.ledger.inflight
     finally:
         clean.close()
         failed.close()
@@ -172,7 +172,7 @@ def test_a_checkpoint_with_events_in_flight_completes(tmp_path):
             threading.Thread(target=lambda: (rt.checkpoint(), done.set()), daemon=True).start()
         assert done.wait(timeout=30), "the checkpoint waited for commits that waited for it"
         assert all(p.wait(timeout=5)["outcome"] for p in pending)
-        assert not rt.inflight
+        assert not rt.ledger.inflight
     finally:
         rt.close()
 
@@ -207,6 +207,6 @@ def test_an_event_the_writer_refuses_leaves_no_trace_in_the_windows(tmp_path, mo
         finally:
             twin.close()
         assert after == expected
-        assert rt.stored_decision("demo", "w-2") is None
+        assert rt.ledger.stored_decision("demo", "w-2") is None
     finally:
         rt.close()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.network import Network, poison_hashes
 from tianwang.sim.sample import sample_day
@@ -51,7 +51,7 @@ def test_offline_values_equal_every_stored_live_value(tmp_path, db_url):
         assert len(events) >= 3000
         decided = decide_all(rt, events)
         assert {d["outcome"] for d in decided} >= {"pass", "reject"}
-        bundle, _ = rt.bundle("demo")
+        bundle, _ = rt.policies.bundle("demo")
         needed = {n for plan in bundle.plans.values() for n in plan.names}
         records = [row["payload"] for row in iter_events(rt.db, tenant="demo")]
         assert len(records) == len(events)
@@ -64,7 +64,7 @@ def test_offline_values_equal_every_stored_live_value(tmp_path, db_url):
                 measures[record["event_id"]] = net.link(record)
                 outcome = decision_repo.get_decision(conn, tenant="demo", event_id=record["event_id"])["outcome"]
                 net.mark(record["customer_id"], outcome)
-        offline = dict(compute_offline(bundle.variables, needed, records, tenant_of=lambda e: "demo", lists=rt.lists,
+        offline = dict(compute_offline(bundle.variables, needed, records, tenant_of=lambda e: "demo", lists=rt.live.lists,
                                        measures_of=lambda e: measures[e["event_id"]]))
         compared = 0
         with rt.db.connect() as conn:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tianwang.events import RECORD_FIELDS, Hasher, normalise, parse_event
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tests.factories import BASE, apply_event
 from tests.serving import open_runtime
@@ -75,7 +75,7 @@ def test_a_placeholder_phone_links_no_one_and_counts_in_no_phone_window(rt, phon
     second = accept(rt, DEMO, _register("r2", "b", phone, 1)).wait()
     # register.yaml's phone_distinct_cust_30d: other accounts on this phone in 30 days
     assert (second["values"]["phone_distinct_cust_30d"] or 0) == (1 if shared else 0), second["values"]
-    measures = rt.network("demo").measures("b")
+    measures = rt.live.network("demo").measures("b")
     assert measures["net_phone_degree"] == (2 if shared else 0)
 
 
@@ -89,7 +89,7 @@ def test_a_placeholder_contact_phone_or_email_links_no_one(rt, field, value, sha
     for i, customer in enumerate(("a", "b")):
         extra = {"contacts": put} if field == "contacts" else {"email": put, "contacts": [{"phone": f"1364531000{i}"}]}
         accept(rt, DEMO, apply_event(f"e-{customer}", customer=customer, minute=i, **extra)).wait()
-    measures = rt.network("demo").measures("b")
+    measures = rt.live.network("demo").measures("b")
     degree = "net_contact_phone_degree" if field == "contacts" else "net_email_degree"
     assert measures[degree] == (2 if shared else 0), measures
     assert measures["net_component_size"] == (2 if shared else 1)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.serving import Receiver, free_port
-from tianwang.ingest.metrics import Metrics
-from tianwang.ingest.webhooks import WebhookDispatcher, sign, url_problem, verify_signature
+from tianwang.metrics import Metrics
+from tianwang.delivery.webhooks import WebhookDispatcher, sign, url_problem, verify_signature
 from tianwang.store import outbox
 from tianwang.store.db import make_engine, migrate
 from tianwang.store.schema import outbox as outbox_table

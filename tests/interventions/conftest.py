@@ -10,4 +10,4 @@ from tests.serving import DEMO_KEY
 
 @pytest.fixture
 def demo(runtime):
-    return runtime.tenant_for_key(DEMO_KEY)
+    return runtime.tenants.by_key(DEMO_KEY)

@@ -27,8 +27,8 @@ def walk(rt, demo, event: dict) -> dict:
 
 def held_drawdown(rt, demo, **extra) -> dict:
     """A customer outside any ring draws most of the line to a stranger while on a call: the
-    drawdown is delayed (held) with calls and messages; its tasks are queued as the walk's step 8
-    would (the wiring into notify.py is not these tests' business). The decision."""
+    drawdown is delayed (held) with calls and messages; its tasks are queued as the walk's step 7
+    would (the wiring into ingest/walk.py's outbox is not these tests' business). The decision."""
     walk(rt, demo, apply_event("h-apply", customer="honest", minute=0))
     event = drawdown_event("h-dd", customer="honest", minute=40, amount=1_800_000, on_call=True, name="张三",
                            payee_name="王五", **extra)

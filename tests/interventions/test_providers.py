@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from tests.interventions.helpers import Receiver, held_drawdown, tasks
-from tianwang.ingest.webhooks import verify_signature
+from tianwang.delivery.webhooks import verify_signature
 from tianwang.interventions.providers import SimulatedProvider, WebhookProvider
 from tianwang.interventions.worker import InterventionWorker, record_result
 from tianwang.store import holds as holds_repo
@@ -71,7 +71,7 @@ def receiver():
 def test_the_webhook_provider_posts_signed_tasks_and_the_callback_completes_them(runtime, demo, receiver):
     held_drawdown(runtime, demo)
     provider = WebhookProvider(receiver.url, SECRET, httpx.Client(timeout=5))
-    worker = InterventionWorker(runtime, lambda tenant: provider)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: provider)
     try:
         counts = worker.run_once()
     finally:
@@ -92,7 +92,7 @@ def test_the_webhook_provider_posts_signed_tasks_and_the_callback_completes_them
     assert all(t["status"] == "sent" and t["attempts"] == 1 for t in found.values())
     assert sum(worker.run_once().values()) == 0  # sent: waiting for the call centre, not started again
 
-    done = record_result(runtime, "demo", call["id"], "denied", {"agent": "007", "minutes": 3}, "callcentre")
+    done = record_result(runtime.recorder, "demo", call["id"], "denied", {"agent": "007", "minutes": 3}, "callcentre")
     assert (done["task"]["status"], done["task"]["outcome"]) == ("done", "denied")
     assert done["task"]["detail"]["result"]["agent"] == "007"
     assert done["revised"] == "h-dd" and done["feedback_event"] == f"iv-{call['id']}"
@@ -105,7 +105,7 @@ def test_the_webhook_provider_retries_a_call_centre_that_fails(runtime, demo, re
     n = len(tasks(runtime))
     receiver.statuses = [503] * n
     provider = WebhookProvider(receiver.url, None, httpx.Client(timeout=5))
-    worker = InterventionWorker(runtime, lambda tenant: provider, attempts=3, error_retry_s=0)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: provider, attempts=3, error_retry_s=0)
     try:
         assert worker.run_once()["retried"] == n
         assert "X-Tianwang-Signature" not in receiver.requests[0]["headers"]  # no secret, no signature

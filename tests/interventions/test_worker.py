@@ -69,7 +69,7 @@ def test_a_denied_call_rejects_the_held_drawdown_notes_the_case_and_walks_a_beha
     held_drawdown(runtime, demo)
     case_id = open_case(runtime)
     provider = Chosen(manual_call="denied")
-    worker = InterventionWorker(runtime, lambda tenant: provider)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: provider)
     counts = worker.run_once()
     found = tasks(runtime)
     assert counts["done"] == len(found) and counts["retried"] == counts["failed"] == 0, counts
@@ -84,7 +84,7 @@ def test_a_denied_call_rejects_the_held_drawdown_notes_the_case_and_walks_a_beha
     h = hold(runtime)
     assert (h["status"], h["final_outcome"], h["resolved_by"]) == ("rejected", "reject", "person:intervention")
     assert "denied" in h["resolution"]["reason"]["text"]
-    assert "h-dd" not in runtime.holds("demo").by_event
+    assert "h-dd" not in runtime.live.holds("demo").by_event
     with runtime.db.connect() as conn:
         told = [(n["topic"], n["payload"]["event_id"]) for n in outbox_repo.notifications(conn, tenant="demo")]
         actions = [(a["action"], a["target"]) for a in audit_repo.list_audit(conn, tenant="demo")]
@@ -108,7 +108,7 @@ def test_a_denied_call_rejects_the_held_drawdown_notes_the_case_and_walks_a_beha
 
 def test_a_confirmed_call_leaves_the_hold_and_no_case_means_no_note(runtime, demo):
     held_drawdown(runtime, demo)
-    InterventionWorker(runtime, lambda tenant: Chosen(manual_call="confirmed")).run_once()
+    InterventionWorker(runtime.recorder, lambda tenant: Chosen(manual_call="confirmed")).run_once()
     assert tasks(runtime)["manual_call"]["outcome"] == "confirmed"
     assert hold(runtime)["status"] == "held"
     with runtime.db.connect() as conn:
@@ -118,7 +118,7 @@ def test_a_confirmed_call_leaves_the_hold_and_no_case_means_no_note(runtime, dem
 def test_a_call_nobody_answers_is_retried_then_done_no_answer(runtime, demo):
     held_drawdown(runtime, demo)
     provider = Chosen(manual_call="no_answer")
-    worker = InterventionWorker(runtime, lambda tenant: provider, attempts=3, retry_s=60)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: provider, attempts=3, retry_s=60)
     now = utcnow()
     first = worker.run_once(now)
     assert first["retried"] == 1, first
@@ -147,7 +147,7 @@ def test_a_provider_that_fails_is_retried_with_back_off_then_the_task_failed(run
         def start(self, task):
             raise ConnectionError("call centre unreachable")
 
-    worker = InterventionWorker(runtime, lambda tenant: Down(), attempts=2, error_retry_s=10)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: Down(), attempts=2, error_retry_s=10)
     now = utcnow()
     n = len(tasks(runtime))
     assert worker.run_once(now)["retried"] == n
@@ -163,35 +163,36 @@ def test_results_for_unknown_tasks_or_twice_are_clear_errors(runtime, demo):
     held_drawdown(runtime, demo)
     call = tasks(runtime)["manual_call"]
     with pytest.raises(NotFound):
-        record_result(runtime, "demo", 999_999, "confirmed", None, "callcentre")
+        record_result(runtime.recorder, "demo", 999_999, "confirmed", None, "callcentre")
     with pytest.raises(NotFound):
-        record_result(runtime, "other_lender", call["id"], "confirmed", None, "callcentre")
+        record_result(runtime.recorder, "other_lender", call["id"], "confirmed", None, "callcentre")
     with pytest.raises(ValueError):
-        record_result(runtime, "demo", call["id"], "perhaps", None, "callcentre")
+        record_result(runtime.recorder, "demo", call["id"], "perhaps", None, "callcentre")
     with pytest.raises(ValueError):
-        record_result(runtime, "demo", call["id"], "confirmed", ["not", "an", "object"], "callcentre")
-    done = record_result(runtime, "demo", call["id"], "confirmed", {"agent": "007"}, "callcentre")
+        record_result(runtime.recorder, "demo", call["id"], "confirmed", ["not", "an", "object"], "callcentre")
+    done = record_result(runtime.recorder, "demo", call["id"], "confirmed", {"agent": "007"}, "callcentre")
     assert done["task"]["status"] == "done" and done["revised"] is None and done["case_id"] is None
     assert done["feedback_event"] == f"iv-{call['id']}" and done["feedback_outcome"] is not None
     with pytest.raises(Conflict):
-        record_result(runtime, "demo", call["id"], "denied", None, "callcentre")
+        record_result(runtime.recorder, "demo", call["id"], "denied", None, "callcentre")
     assert hold(runtime)["status"] == "held"  # the second (refused) answer changed nothing
 
 
 def test_a_denial_after_the_hold_ended_rejects_nothing(runtime, demo):
-    from tianwang.ingest.notify import resolve_hold
+    from tianwang.holds.service import resolve_hold
 
     held_drawdown(runtime, demo)
-    resolve_hold(runtime, "demo", "h-dd", outcome="pass", actor="inv.zhang", note="called, fine")
+    resolve_hold(live=runtime.live, metrics=runtime.metrics, tenant="demo", event_id="h-dd", outcome="pass",
+                 actor="inv.zhang", note="called, fine")
     call = tasks(runtime)["manual_call"]
-    done = record_result(runtime, "demo", call["id"], "denied", None, "callcentre")
+    done = record_result(runtime.recorder, "demo", call["id"], "denied", None, "callcentre")
     assert done["revised"] is None and done["task"]["outcome"] == "denied"
     assert hold(runtime)["status"] == "released"
 
 
 def test_the_worker_thread_runs_on_wake_and_stops(runtime, demo):
     held_drawdown(runtime, demo)
-    worker = InterventionWorker(runtime, lambda tenant: Chosen(manual_call="confirmed"), poll_s=30)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: Chosen(manual_call="confirmed"), poll_s=30)
     worker.start()
     try:
         worker.wake()
@@ -212,7 +213,7 @@ def test_the_simulated_provider_in_the_worker(runtime, demo):
     # A seed under which this call is answered and denied at once (90% of answered calls are).
     seed = next(s for s in range(100) if SimulatedProvider(seed=s).start(
         {"id": call["id"], "kind": "manual_call", "attempts": 1, "record": truth}).outcome == "denied")
-    worker = InterventionWorker(runtime, lambda tenant: SimulatedProvider(seed=seed), attempts=3, retry_s=60)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: SimulatedProvider(seed=seed), attempts=3, retry_s=60)
     now = utcnow()
     for minutes in range(4):
         worker.run_once(now + timedelta(minutes=minutes * 2))
@@ -235,7 +236,7 @@ def test_tasks_of_a_tenant_without_a_provider_wait_and_block_no_one(runtime, dem
             repo.add(conn, tenant="quiet", event_id=f"q{i}", customer_id="c", kind="sms",
                      next_at=utcnow() - timedelta(hours=1))  # due before demo's: read first
     provider = Chosen()
-    worker = InterventionWorker(runtime, lambda tenant: provider if tenant == "demo" else None)
+    worker = InterventionWorker(runtime.recorder, lambda tenant: provider if tenant == "demo" else None)
     counts = worker.run_once(utcnow() + timedelta(seconds=1))
     assert counts["done"] == len(tasks(runtime)) and counts["skipped"] >= 1, counts
     with runtime.db.connect() as conn:

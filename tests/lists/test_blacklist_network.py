@@ -38,7 +38,7 @@ def _observe(rt, tmp_path: Path) -> None:
     (folder / "strategies" / "observe_blacklist.yaml").write_text(OBSERVE)
     with rt.db.begin() as conn:
         versions.publish_folder(conn, tenant="demo", folder=folder, actor="test", note="observe the blacklist")
-    rt.reload_policies()
+    rt.policies.reload()
 
 
 def _values(api, event_id: str) -> dict:
@@ -94,10 +94,10 @@ def test_existing_entries_mark_the_network_at_start_and_expire(tmp_path):
 
     rt = open_runtime(data, None)
     try:
-        net = rt.network("demo")
+        net = rt.live.network("demo")
         assert net.measures("ring-c2")["net_hops_to_blacklisted"] == 1
         assert net.measures("ring-c2")["ring_blacklisted_share"] == 2 / 5  # ring-c5 not expired at 10:25
-        from tianwang.ingest.runtime import Tenant
+        from tianwang.tenants.service import Tenant
         from tianwang.ingest.walk import accept
 
         accept(rt, Tenant("demo", "demo"), _ring_event(4, 60, "ring-4-later")).wait()

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from tianwang.cli import main
 from tianwang.events import Hasher, normalise, parse_event
-from tianwang.lists.service import ListIndex
+from tianwang.lists.index import ListIndex
 from tests.factories import apply_event
 
 GOOD = """list_type,entity,value,reason,source,expires_at
@@ -55,7 +55,7 @@ def test_a_file_without_the_header_is_refused(tmp_path):
 
 
 def test_list_index_matches_events_by_hash_and_respects_expiry():
-    from tianwang.lists.service import normalise_entry
+    from tianwang.lists.index import normalise_entry
 
     hasher = Hasher(b"k")
     index = ListIndex()

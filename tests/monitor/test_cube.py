@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.monitor.expected import EVERYTHING, from_records, totals
 from tests.serving import DEMO_KEY, open_runtime
 from tianwang.api.app import create_app
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.monitor.cube import MemoryCube, fact
 from tianwang.sim.run import simulate
@@ -32,7 +32,7 @@ def served(tmp_path, log):
     rt = open_runtime(tmp_path, None)
     for e in log:
         accept(rt, DEMO, e).wait()
-    client = TestClient(create_app(runtime=rt))
+    client = TestClient(create_app(platform=rt))
     yield rt, client
     rt.close()
 
@@ -78,11 +78,11 @@ def test_restart_refills_the_cube_from_the_records(tmp_path, log):
     rt = open_runtime(tmp_path, None)
     for e in log[:800]:
         accept(rt, DEMO, e).wait()
-    before = TestClient(create_app(runtime=rt)).get("/v1/monitor/cube", params=EVERYTHING, headers=HEADERS).json()
+    before = TestClient(create_app(platform=rt)).get("/v1/monitor/cube", params=EVERYTHING, headers=HEADERS).json()
     rt.close()
     rt = open_runtime(tmp_path, None)
     try:
-        after = TestClient(create_app(runtime=rt)).get("/v1/monitor/cube", params=EVERYTHING, headers=HEADERS).json()
+        after = TestClient(create_app(platform=rt)).get("/v1/monitor/cube", params=EVERYTHING, headers=HEADERS).json()
     finally:
         rt.close()
     assert after == before
@@ -138,7 +138,7 @@ def test_a_fact_counts_once_and_cells_expire_after_their_retention():
 def test_an_empty_cube_reports_the_hour_up_to_now(tmp_path):
     rt = open_runtime(tmp_path, None)
     try:
-        body = TestClient(create_app(runtime=rt)).get("/v1/monitor/cube", headers=HEADERS).json()
+        body = TestClient(create_app(platform=rt)).get("/v1/monitor/cube", headers=HEADERS).json()
     finally:
         rt.close()
     end = datetime.fromisoformat(body["to"].replace("Z", "+00:00"))

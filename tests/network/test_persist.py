@@ -6,7 +6,8 @@ import pytest
 
 from tests.network.helpers import POISON, event, feed, network, record
 from tianwang.network import Network, NetworkConfig
-from tianwang.network.persist import body
+from tianwang.live.restore import relink
+from tianwang.network.persist import body, load, save
 from tianwang.state.base import StateError
 
 
@@ -27,8 +28,10 @@ def _live(records: list[dict]) -> Network:
 
 def test_rebuilt_from_the_records_equals_live(records):
     live = _live(records)
-    outcomes = {id(rec): "reject" for i, rec in enumerate(records) if i % 7 == 0}
-    rebuilt = Network.rebuild(records, NetworkConfig(), poison=POISON, outcome_of=lambda r: outcomes.get(id(r)))
+    rows = [{"tenant": "t", "event_id": rec["event_id"], "payload": rec, "outcome": "reject" if i % 7 == 0 else "pass"}
+            for i, rec in enumerate(records)]
+    rebuilt = Network(NetworkConfig(), poison=POISON)
+    relink(rows, lambda tenant: rebuilt)
     rebuilt.mark_blacklisted(records[-1]["customer_id"])
     assert live.stats()["rings"] >= 5
     assert rebuilt.ring_members() == live.ring_members()
@@ -40,8 +43,8 @@ def test_rebuilt_from_the_records_equals_live(records):
 def test_a_checkpoint_round_trip_gives_the_same_network_and_it_goes_on_alike(records, tmp_path):
     half = len(records) // 2
     live = _live(records[:half])
-    live.save(tmp_path / "network.ckpt")
-    loaded = Network.load(tmp_path / "network.ckpt", poison=POISON)
+    save(live, tmp_path / "network.ckpt")
+    loaded = load(tmp_path / "network.ckpt", poison=POISON)
     assert body(loaded) == body(live)
     for rec in records[half:]:  # both go on with the same events: every answer alike
         assert loaded.link(rec) == live.link(rec)
@@ -52,14 +55,14 @@ def test_a_damaged_checkpoint_is_refused(tmp_path):
     net = network()
     feed(net, event("a", 0), event("b", 1, device_id="dev-a"))
     path = tmp_path / "network.ckpt"
-    net.save(path)
+    save(net, path)
     raw = bytearray(path.read_bytes())
     raw[-5] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(StateError, match="corrupt"):
-        Network.load(path)
+        load(path)
     with pytest.raises(StateError, match="no checkpoint"):
-        Network.load(tmp_path / "missing.ckpt")
+        load(tmp_path / "missing.ckpt")
 
 
 def test_a_window_state_checkpoint_is_not_taken_for_a_network(tmp_path):
@@ -67,18 +70,18 @@ def test_a_window_state_checkpoint_is_not_taken_for_a_network(tmp_path):
 
     checkpoint.write(tmp_path / "other.ckpt", {"format": "something else"})
     with pytest.raises(StateError, match="not a network checkpoint"):
-        Network.load(tmp_path / "other.ckpt")
+        load(tmp_path / "other.ckpt")
     checkpoint.write(tmp_path / "old.ckpt", {"format": "tianwang.network", "version": 0})
     with pytest.raises(StateError, match="layout"):
-        Network.load(tmp_path / "old.ckpt")
+        load(tmp_path / "old.ckpt")
 
 
 def test_the_checkpoint_keeps_the_settings_and_the_marks(tmp_path):
     net = network(hub_limits={"device": 7}, window_ms=3_600_000)
     feed(net, event("a", 0))
     net.mark_blacklisted("a")
-    net.save(tmp_path / "n.ckpt")
-    loaded = Network.load(tmp_path / "n.ckpt", poison=POISON)
+    save(net, tmp_path / "n.ckpt")
+    loaded = load(tmp_path / "n.ckpt", poison=POISON)
     assert loaded.config == net.config and loaded.measures("a")["net_hops_to_blacklisted"] == 0
     assert loaded.link(record(event("b", 1, device_id="dev-a")))["net_hops_to_blacklisted"] == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from tests.network.helpers import DAY, event, feed, network
+from tianwang.network.views import ring_detail
 
 FAMILY_DEVICE = "family-phone-1"
 
@@ -105,8 +106,8 @@ def test_when_rings_merge_the_older_id_stays():
                     for i in range(4)))
     assert m["ring_id"] == old and m["ring_size"] == 8
     assert net.ring_members() == {old: sorted([f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)])}
-    assert net.ring(young)["retired"]["into"] == old
-    assert any(t["what"] == "merged" and t["detail"] == young for t in net.ring(old)["timeline"])
+    assert ring_detail(net, young)["retired"]["into"] == old
+    assert any(t["what"] == "merged" and t["detail"] == young for t in ring_detail(net, old)["timeline"])
 
 
 def test_when_a_ring_splits_its_id_stays_on_the_larger_part():
@@ -124,7 +125,7 @@ def test_when_a_ring_splits_its_id_stays_on_the_larger_part():
     other = net.ring_of("y0")
     assert other not in (None, rid) and net.measures("y0")["ring_size"] == 4
     assert net.ring_of("z") is None
-    assert any(t["what"] == "split" and t["detail"] == rid for t in net.ring(other)["timeline"])
+    assert any(t["what"] == "split" and t["detail"] == rid for t in ring_detail(net, other)["timeline"])
 
 
 def test_leiden_splits_two_farms_joined_by_one_customer():

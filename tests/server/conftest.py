@@ -6,7 +6,7 @@ import pytest
 
 from tests.server.cluster import stored
 from tests.serving import open_runtime
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.sim.run import simulate
 

@@ -13,7 +13,7 @@ import redis
 
 from tests.monitor.expected import from_records
 from tests.serving import open_runtime
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.monitor.cube import MINUTE_MS, report
 from tianwang.monitor.feed import GROUP, CubeConsumer, record_facts
@@ -172,14 +172,14 @@ def test_the_stream_on_a_redis_of_its_own(tmp_path, pg_url, redis_url):
         assert not r.exists(f"{split_url(redis_url)[1]}:decided")
         drain(c, r, f"{ns}:decided".encode())
         assert cube_totals(rt)["decisions"] == 1
-        ready = TestClient(create_app(runtime=rt)).get("/readyz").json()
+        ready = TestClient(create_app(platform=rt)).get("/readyz").json()
         assert ready["checks"] == {"database": "ok", "state": "ok", "stream": "ok"}
         r.delete(*r.keys(f"{ns}:*"))
     finally:
         rt.close()
     rt = open_runtime(tmp_path / "r2", pg_url, state=redis_url, stream="redis://127.0.0.1:1/0")  # nothing listens
     try:
-        res = TestClient(create_app(runtime=rt)).get("/readyz")
+        res = TestClient(create_app(platform=rt)).get("/readyz")
         assert res.status_code == 503
         assert res.json()["checks"]["stream"].startswith("down: ")
     finally:

@@ -90,7 +90,7 @@ def test_kill_9_under_load_loses_no_acknowledged_event_and_counts_none_twice(tmp
     rt = open_runtime(tmp_path / "replay", pg_url)
     try:
         replayed = {(t, sid, orjson.dumps(key).decode()): list(zip(s.rows[::s.stride], s.ts))
-                    for (t, sid, key), s in rt.state.series()}
+                    for (t, sid, key), s in rt.live.state.series()}
     finally:
         rt.close()
     for key, entries in shared.items():

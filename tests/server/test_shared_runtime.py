@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.serving import open_runtime
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
-from tianwang.lists.ops import add_entries
+from tianwang.lists.service import add_entries
 from tianwang.policy import versions
 from tianwang.policy.bundle import read_files
 
@@ -39,7 +39,7 @@ def test_a_policy_published_on_one_replica_decides_the_others_next_event(pair):
     files["policy.yaml"] += "\n# version 2: the same rules, published from replica a\n"
     with a.db.begin() as conn:
         version, _ = versions.publish_files(conn, tenant="demo", files=files, actor="test", note="v2")
-    a.policy_published("demo")  # what the console's publish does; b runs no poll (no background threads)
+    a.policies.published("demo")  # what the console's publish does; b runs no poll (no background threads)
     assert version == 2
     assert accept(b, DEMO, event(2)).wait()["policy_version"] == 2
 
@@ -47,7 +47,7 @@ def test_a_policy_published_on_one_replica_decides_the_others_next_event(pair):
 def test_a_list_entry_added_on_one_replica_is_hit_on_the_other(pair):
     a, b = pair
     assert accept(b, DEMO, event(1)).wait()["outcome"] == "pass"
-    add_entries(a, tenant="demo", raw_entries=[{"list_type": "black", "entity": "device", "value": "d1",
+    add_entries(live=a.live, hasher=a.hasher, tenant="demo", raw_entries=[{"list_type": "black", "entity": "device", "value": "d1",
                                                "reason": "test"}], actor="test")
     decided = accept(b, DEMO, event(2)).wait()
     assert decided["outcome"] != "pass", decided
@@ -60,8 +60,8 @@ def test_replicas_starting_together_on_an_empty_database_all_start(tmp_path, pg_
     with ThreadPoolExecutor(4) as pool:
         runtimes = list(pool.map(lambda i: open_runtime(tmp_path / f"r{i}", pg_url, state=redis_url), range(4)))
     try:
-        assert [rt.bundle("demo")[1] for rt in runtimes] == [1, 1, 1, 1]
-        assert all(rt.tenant_for_key("tw_test_demo_key") is not None for rt in runtimes)
+        assert [rt.policies.bundle("demo")[1] for rt in runtimes] == [1, 1, 1, 1]
+        assert all(rt.tenants.by_key("tw_test_demo_key") is not None for rt in runtimes)
     finally:
         for rt in runtimes:
             rt.close()

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, error mapping, the runtime's life."""
+"""The FastAPI application: routers, error mapping, the platform's life."""
 
 from __future__ import annotations
 
@@ -12,28 +12,30 @@ from tianwang.console import cases_api as console_cases
 from tianwang.console import pages as console_pages
 from tianwang.console import policy_api as console_policy
 from tianwang.console import read_api as console_read
+from tianwang.console.auth import Throttle
 from tianwang.config import Settings
 from tianwang.events import EventIn
-from tianwang.ingest.runtime import Runtime
+from tianwang.app import boot
+from tianwang.app.platform import Platform
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, owns_runtime: bool = False) -> FastAPI:
-    """An app over a runtime it opens itself, or one given by the caller.
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None, owns_platform: bool = False) -> FastAPI:
+    """An app over a platform it opens itself, or one given by the caller.
 
-    The app closes (drains and checkpoints) the runtime at shutdown when it opened it, or
+    The app closes (drains and checkpoints) the platform at shutdown when it opened it, or
     when told it owns it: uvicorn ends the process by re-raising SIGTERM after shutdown, so
     the lifespan is the last place a clean close can happen.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.runtime = runtime or Runtime.open(settings or Settings.from_env())
+        app.state.platform = platform or boot.open(settings or Settings.from_env())
         yield
         waiter = getattr(app.state, "commit_waiter", None)
         if waiter is not None:
             waiter.close()
-        if runtime is None or owns_runtime:
-            app.state.runtime.close()
+        if platform is None or owns_platform:
+            app.state.platform.close()
 
     app = FastAPI(
         title="tianwang",
@@ -41,8 +43,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         description="Real-time anti-fraud decisions for consumer-credit lenders.",
         lifespan=lifespan,
     )
-    if runtime is not None:
-        app.state.runtime = runtime
+    app.state.signin_throttle = Throttle()  # failed console sign-ins, per (tenant, user), in this process
+    if platform is not None:
+        app.state.platform = platform
     errors.install(app)
     for module in (events, collect, records, holds, network, lists, monitor, health, console_api, console_read,
                    console_policy, console_cases, console_pages):

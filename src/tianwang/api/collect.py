@@ -20,14 +20,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.deps import json_body, platform, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param
 from tianwang.api.reply import reply
 from tianwang.collect.beacon import BeaconError
 from tianwang.collect.preview import preview
 from tianwang.collect.service import collect
-from tianwang.ingest.runtime import Tenant
+from tianwang.tenants.service import Tenant
 
 router = APIRouter(tags=["collect"])
 
@@ -40,7 +40,7 @@ DAYS = (1, 90, 7)
 
 
 def _refuse(request: Request, status: int, reason: str, message: str) -> Response:
-    runtime(request).metrics.beacon_refused(reason)
+    platform(request).metrics.beacon_refused(reason)
     return reply({"error": {"code": reason, "message": message, "detail": []}}, status_code=status, headers=CORS)
 
 
@@ -51,9 +51,9 @@ def collect_preflight() -> Response:
 
 @router.post("/v1/collect", summary="A beacon of captured client events from the browser SDK")
 async def collect_beacon(request: Request) -> Response:
-    rt = runtime(request)
+    rt = platform(request)
     site = request.query_params.get("site")
-    who = rt.tenant_by_id(site) if site and len(site) <= 64 else None
+    who = rt.tenants.by_id(site) if site and len(site) <= 64 else None
     if who is None:
         return _refuse(request, 404, "unknown_site", "site: the tenant id the SDK was given (data-site)")
     limit = rt.settings.max_beacon_bytes
@@ -102,5 +102,5 @@ async def collect_preview(request: Request, who: Tenant = Depends(tenant)) -> Re
         raise ApiError(422, "invalid_body", "send {\"collect\": [{name, type, url, selector}, …]}")
     if len(raw["collect"]) > 200:
         raise ApiError(413, "too_large", "at most 200 rules in one preview")
-    out = await run_in_threadpool(preview, runtime(request), who.id, raw["collect"], days=days)
+    out = await run_in_threadpool(lambda: preview(db=platform(request).db, tenant=who.id, items=raw["collect"], days=days))
     return reply(out)

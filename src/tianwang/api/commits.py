@@ -69,12 +69,12 @@ class CommitWaiter:
                     waiter.set_result(None)
 
 
-def commit_waiter(app: Any, runtime: Any) -> CommitWaiter:
+def commit_waiter(app: Any, platform: Any) -> CommitWaiter:
     """The app's waiter for the running loop, made on first use (closed by the app's lifespan)."""
     loop = asyncio.get_running_loop()
     waiter: CommitWaiter | None = getattr(app.state, "commit_waiter", None)
     if waiter is None or waiter.loop is not loop:
         if waiter is not None:
             waiter.close()
-        waiter = app.state.commit_waiter = CommitWaiter(loop, runtime.writer)
+        waiter = app.state.commit_waiter = CommitWaiter(loop, platform.writer)
     return waiter

@@ -1,4 +1,4 @@
-"""What every router needs from a request: the runtime, the tenant, a bounded JSON body."""
+"""What every router needs from a request: the platform, the tenant, a bounded JSON body."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import orjson
 from fastapi import Request
 
 from tianwang.api.errors import ApiError
-from tianwang.ingest.runtime import Runtime, Tenant
+from tianwang.app.platform import Platform
+from tianwang.tenants.service import Tenant
 
 
-def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+def platform(request: Request) -> Platform:
+    return request.app.state.platform
 
 
 def tenant(request: Request) -> Tenant:
@@ -20,7 +21,7 @@ def tenant(request: Request) -> Tenant:
     key = request.headers.get("x-api-key")
     if not key:
         raise ApiError(401, "unauthenticated", "send your API key in the X-API-Key header")
-    found = runtime(request).tenant_for_key(key)
+    found = platform(request).tenants.by_key(key)
     if found is None:
         raise ApiError(401, "unauthenticated", "unknown API key")
     return found
@@ -29,7 +30,7 @@ def tenant(request: Request) -> Tenant:
 async def json_body(request: Request, *, limit: int | None = None) -> Any:
     """The request body as JSON, refusing oversized (413) and malformed (400) bodies
     (`limit`: bytes, default the setting `max_body_bytes`)."""
-    limit = limit or runtime(request).settings.max_body_bytes
+    limit = limit or platform(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "too_large", f"body over {limit} bytes")

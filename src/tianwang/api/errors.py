@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from tianwang.api.reply import reply
 from tianwang.errors import Conflict, NotFound, PolicyError, StoreUnavailable, TianwangError
 from tianwang.events import EventError
-from tianwang.lists.service import ListError
+from tianwang.lists.index import ListError
 from tianwang.state.base import StateError
 
 STATUS = {
@@ -53,7 +53,7 @@ def error_payload(exc: Exception) -> tuple[int, dict]:
 def install(app: FastAPI) -> None:
     async def handler(request: Request, exc: Exception) -> Response:
         status, payload = error_payload(exc)
-        metrics = getattr(request.app.state, "runtime", None)
+        metrics = getattr(request.app.state, "platform", None)
         if metrics is not None:
             metrics.metrics.rejected.labels(payload["error"]["code"]).inc()
         headers = {"Retry-After": "1"} if status == 503 else None

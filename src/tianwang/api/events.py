@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from tianwang.api.commits import commit_waiter
-from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.deps import json_body, platform, tenant
 from tianwang.api.reply import reply
 from tianwang.api.errors import ApiError, error_payload
 from tianwang.errors import StoreUnavailable
@@ -35,7 +35,7 @@ async def post_event(request: Request) -> Response:
     # `tenant` is called, not declared with Depends: FastAPI's dependency solving costs more
     # than the look-up itself on this, the hottest route.
     who = tenant(request)
-    rt = runtime(request)
+    rt = platform(request)
     raw = await json_body(request)
     accepted = await walked(rt, who, raw)
     decision = accepted.decision
@@ -64,7 +64,7 @@ def _status(decision: dict) -> int:
 @router.post("/batch", summary="Send up to max_batch events; each gets its own result")
 async def post_batch(request: Request) -> Response:
     who = tenant(request)
-    rt = runtime(request)
+    rt = platform(request)
     raw = await json_body(request)
     items = raw.get("events") if isinstance(raw, dict) else None
     if not isinstance(items, list):

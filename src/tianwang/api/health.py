@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from tianwang.api.deps import runtime
+from tianwang.api.deps import platform
 from tianwang.api.reply import reply
 
 router = APIRouter(tags=["operations"])
@@ -19,7 +19,7 @@ def healthz() -> Response:
 
 @router.get("/readyz", summary="Every dependency answers; which one does not")
 def readyz(request: Request) -> Response:
-    rt = runtime(request)
+    rt = platform(request)
     checks = {}
     try:
         with rt.db.connect() as conn:
@@ -29,7 +29,7 @@ def readyz(request: Request) -> Response:
         checks["database"] = f"down: {_why(exc)}"
     if rt.shared:  # server mode: the window state and the change log (one Redis)
         try:
-            rt.state.ping()
+            rt.live.state.ping()
             checks["state"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["state"] = f"down: {_why(exc)}"
@@ -51,7 +51,7 @@ def _why(exc: Exception) -> str:
 
 @router.get("/metrics", summary="Prometheus text format")
 def metrics(request: Request) -> Response:
-    rt = runtime(request)
-    rt.metrics.state_series.set(rt.state.stats().series)
-    rt.metrics.holds_open.set(sum(len(book) for book in list(rt.hold_books.values())))
+    rt = platform(request)
+    rt.metrics.state_series.set(rt.live.state.stats().series)
+    rt.metrics.holds_open.set(sum(len(book) for book in list(rt.live.hold_books.values())))
     return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.deps import json_body, platform, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param, one_param
 from tianwang.api.reply import plain, reply
-from tianwang.events import iso
-from tianwang.ingest.notify import resolve_hold
-from tianwang.ingest.runtime import Tenant
+from tianwang.holds.service import resolve_hold
+from tianwang.tenants.service import Tenant
 from tianwang.store import holds as holds_repo
 from tianwang.store import outbox as outbox_repo
+from tianwang.timefmt import iso, iso_dt
 
 router = APIRouter(prefix="/v1", tags=["holds"])
 
@@ -45,8 +45,10 @@ async def resolve(event_id: str, request: Request, who: Tenant = Depends(tenant)
     choice(fields["outcome"], "outcome", ("pass", "reject"))
     if len(event_id) > 128:
         raise ApiError(422, "invalid_query", "event_id: at most 128 characters")
-    row = await run_in_threadpool(resolve_hold, runtime(request), who.id, event_id, outcome=fields["outcome"],
-                                  actor=fields["actor"], note=fields["note"] or "")
+    p = platform(request)
+    row = await run_in_threadpool(lambda: resolve_hold(live=p.live, metrics=p.metrics, tenant=who.id, event_id=event_id,
+                                                       outcome=fields["outcome"], actor=fields["actor"],
+                                                       note=fields["note"] or ""))
     return reply(public_hold(row))
 
 
@@ -59,7 +61,7 @@ def holds(request: Request, who: Tenant = Depends(tenant)) -> Response:
     if customer_id is not None and not 0 < len(customer_id) <= 128:
         raise ApiError(422, "invalid_query", "customer_id: 1 to 128 characters")
     limit, after = int_param(request, "limit", LIMIT), int_param(request, "after", AFTER)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = holds_repo.page(conn, tenant=who.id, status=status, customer_id=customer_id, after_id=after, limit=limit)
     items = [public_hold(r) for r in rows]
     return reply({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
@@ -72,9 +74,9 @@ def notifications(request: Request, who: Tenant = Depends(tenant)) -> Response:
     if topic is not None and topic not in TOPICS:
         raise ApiError(422, "invalid_query", f"topic: one of {', '.join(TOPICS)}")
     limit, after = int_param(request, "limit", LIMIT), int_param(request, "after", AFTER)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = outbox_repo.notifications(conn, tenant=who.id, after_id=after, limit=limit, topic=topic)
-    items = [{"id": r["id"], "topic": r["topic"], "created_at": r["created_at"].isoformat().replace("+00:00", "Z"),
+    items = [{"id": r["id"], "topic": r["topic"], "created_at": iso_dt(r["created_at"]),
               "delivery": r["status"], "attempts": r["attempts"], "data": r["payload"]} for r in rows]
     return reply({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
 
@@ -88,7 +90,7 @@ def interventions(request: Request, who: Tenant = Depends(tenant)) -> Response:
         raise ApiError(422, "invalid_query", "give customer_id or event_id")
     if len(customer_id or event_id) > 128:
         raise ApiError(422, "invalid_query", "at most 128 characters")
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = iv_repo.list_of(conn, tenant=who.id, customer_id=customer_id, event_id=event_id)
     return reply({"items": plain(rows)})
 
@@ -109,7 +111,7 @@ async def intervention_result(task_id: str, request: Request, who: Tenant = Depe
     if not isinstance(by, str) or len(by) > 56 or not by.isprintable():
         raise ApiError(422, "invalid_body", "by: printable text of at most 56 characters")
     try:
-        done = await run_in_threadpool(record_result, runtime(request), who.id, int(task_id), raw.get("outcome"),
+        done = await run_in_threadpool(record_result, platform(request).recorder, who.id, int(task_id), raw.get("outcome"),
                                        raw.get("detail"), f"api:{by}")
     except ValueError as exc:
         raise ApiError(422, "invalid_body", str(exc)) from None

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tianwang.api.deps import runtime, tenant
+from tianwang.api.deps import platform, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import one_param, timestamp_param
 from tianwang.api.reply import reply
-from tianwang.events import SCENES, iso
-from tianwang.ingest.runtime import Tenant
+from tianwang.events import SCENES
+from tianwang.tenants.service import Tenant
 from tianwang.monitor.cube import MAX_BUCKETS, MINUTE_MS, STEPS, report
+from tianwang.timefmt import iso
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
 DEFAULT_BUCKETS = 60
@@ -39,7 +40,7 @@ async def cube(
         raise ApiError(422, "invalid_query", f"scene: one of {', '.join(SCENES)}", [{"field": "scene", "message": "unknown"}])
     start, end = timestamp_param(request, "from"), timestamp_param(request, "to")
     width = STEPS[step]
-    rt = runtime(request)
+    rt = platform(request)
     if end is None:
         newest = await run_in_threadpool(rt.cube.newest, who.id)
         if newest is None:  # nothing counted yet: the period up to now

@@ -1,9 +1,9 @@
 """The graph API: a customer's neighbourhood, the rings by risk, one ring's detail, the ring
 report, and an investigator's disposition of a ring (fraud: its members' held events rejected).
 
-Every read is of the tenant's own network (`Runtime.networks[tenant]`), never another's: ring
+Every read is of the tenant's own network (`Live.read_network`), never another's: ring
 ids are numbered per tenant, so the same id names different rings at two lenders. The network
-is the walk's, changed by every event under `Runtime.walk_lock`; a view is built *and encoded*
+is the walk's, changed by every event under the live state's lock; a view is built *and encoded*
 under that lock, so the bytes sent are one consistent snapshot that no concurrent event can
 change half-way through. A tenant with no network yet reads as an empty one (nothing is created).
 
@@ -23,19 +23,21 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from fastapi.concurrency import run_in_threadpool
 
-from tianwang.api.deps import json_body, runtime, tenant
+from tianwang.api.deps import json_body, platform, tenant
 from tianwang.api.params import choice, command
 from tianwang.api.reply import reply
 from tianwang.decision.outcomes import FRAUD_TYPES
-from tianwang.ingest.notify import DISPOSITIONS, dispose_ring
+from tianwang.cases.rings import DISPOSITIONS, dispose_ring
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param as _int_param
 from tianwang.api.params import timestamp_param as _timestamp_param
 from tianwang.errors import NotFound
-from tianwang.ingest.runtime import Runtime, Tenant
+from tianwang.app.platform import Platform
+from tianwang.tenants.service import Tenant
 from tianwang.network.live import Network
 from tianwang.network.rings import ring_number
 from tianwang.network.views import HOUR_MS, ring_report
+from tianwang.network import views as network_views
 
 
 
@@ -79,11 +81,9 @@ def _ring_id(value: str) -> str:
     return value
 
 
-def _read(rt: Runtime, tenant_id: str, view: Callable[[Network], Any]) -> bytes:
-    """`view` of the tenant's network, encoded under the walk lock (None → NotFound raised by view)."""
-    with rt.walk_lock:
-        net = rt.networks.get(tenant_id) or Network()
-        return orjson.dumps(view(net))
+def _read(p: Platform, tenant_id: str, view: Callable[[Network], Any]) -> bytes:
+    """`view` of the tenant's network, encoded before the next event changes it (NotFound raised by view)."""
+    return p.live.read_network(tenant_id, lambda net: orjson.dumps(view(net)))
 
 
 def _json(payload: bytes) -> Response:
@@ -106,9 +106,9 @@ def neighbourhood(
     def view(net: Network) -> dict:
         if cid not in net.graph.cust_index:
             raise NotFound(f"customer {cid!r} is not in the network")
-        return net.neighbourhood(cid, hops=k, max_nodes=cap)
+        return network_views.neighbourhood(net, cid, hops=k, max_nodes=cap)
 
-    return _json(_read(runtime(request), who.id, view))
+    return _json(_read(platform(request), who.id, view))
 
 
 @router.get("/rings", summary="The tenant's rings, riskiest first")
@@ -118,7 +118,7 @@ def rings(
     limit: str | None = Query(None, description="most rings returned, 1 to 500 (default 50)"),
 ) -> Response:
     n = _int_param(request, "limit", RING_LIMIT)
-    return _json(_read(runtime(request), who.id, lambda net: {"rings": net.rings_by_risk(limit=n)}))
+    return _json(_read(platform(request), who.id, lambda net: {"rings": network_views.rings_by_risk(net, limit=n)}))
 
 
 # Registered before /rings/{ring_id} so that "report" is not read as a ring id.
@@ -139,25 +139,25 @@ def rings_report(
         report["period"]["hours"] = h
         return report
 
-    return _json(_read(runtime(request), who.id, view))
+    return _json(_read(platform(request), who.id, view))
 
 
 @router.get("/rings/{ring_id:tw_any}", summary="One ring: members, shared entities, timeline, profile; a retired ring says where it went")
 def ring(ring_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
-    return ring_response(runtime(request), who.id, ring_id)
+    return ring_response(platform(request), who.id, ring_id)
 
 
-def ring_response(rt: Runtime, tenant_id: str, ring_id: str) -> Response:
+def ring_response(p: Platform, tenant_id: str, ring_id: str) -> Response:
     """One ring's detail for a tenant (the API's and the console's): 422 for a malformed id, 404 for none."""
     rid = _ring_id(ring_id)
 
     def view(net: Network) -> dict:
-        detail = net.ring(rid)
+        detail = network_views.ring_detail(net, rid)
         if detail is None:
             raise NotFound(f"no ring {rid!r}")
         return detail
 
-    return _json(_read(rt, tenant_id, view))
+    return _json(_read(p, tenant_id, view))
 
 
 @router.post("/rings/{ring_id:tw_any}/disposition", status_code=201,
@@ -167,14 +167,16 @@ async def dispose(ring_id: str, request: Request, who: Tenant = Depends(tenant))
 
 
 async def disposition_response(request: Request, tenant_id: str, ring_id: str, *, actor: str | None) -> Response:
-    """A ring disposition for a tenant, checked and carried out (notify.dispose_ring). `actor`: the
+    """A ring disposition for a tenant, checked and carried out (cases/rings.py). `actor`: the
     signed-in person (console), or None to read it from the body (API key callers name theirs)."""
     rid = _ring_id(ring_id)
     required = {"disposition": 16} if actor else {"disposition": 16, "actor": 128}
     fields = command(await json_body(request), required=required, optional={"note": 2000, "fraud_type": 32})
     choice(fields["disposition"], "disposition", DISPOSITIONS)
     choice(fields["fraud_type"], "fraud_type", FRAUD_TYPES)
-    done = await run_in_threadpool(dispose_ring, runtime(request), tenant_id, rid, disposition=fields["disposition"],
-                                   actor=actor or fields["actor"], note=fields["note"] or "",
-                                   fraud_type=fields["fraud_type"])
+    p = platform(request)
+    done = await run_in_threadpool(lambda: dispose_ring(live=p.live, metrics=p.metrics, tenant=tenant_id, ring_id=rid,
+                                                        disposition=fields["disposition"],
+                                                        actor=actor or fields["actor"], note=fields["note"] or "",
+                                                        fraud_type=fields["fraud_type"]))
     return reply(done, status_code=201)

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 
 from tianwang.api.errors import ApiError
-from tianwang.events import to_ms
+from tianwang.timefmt import to_ms
 
 INT = re.compile(r"[0-9]{1,9}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -7,12 +7,13 @@ from datetime import datetime
 from fastapi.responses import Response
 from fastapi import APIRouter, Depends, Query, Request
 
-from tianwang.api.deps import runtime, tenant
+from tianwang.api.deps import platform, tenant
 from tianwang.api.reply import reply
 from tianwang.api.errors import ApiError
 from tianwang.errors import NotFound
-from tianwang.events import to_ms
-from tianwang.ingest.runtime import Tenant, decision_from_row
+from tianwang.timefmt import to_ms
+from tianwang.ingest.decision import Decision
+from tianwang.tenants.service import Tenant
 from tianwang.api.holds import public_hold
 from tianwang.store import decisions as decision_repo
 from tianwang.store import holds as holds_repo
@@ -22,14 +23,14 @@ router = APIRouter(prefix="/v1", tags=["records"])
 
 @router.get("/decisions/{event_id}", summary="The decision given for an event, with the values it used")
 def get_decision(event_id: str, request: Request, who: Tenant = Depends(tenant)) -> Response:
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         row = decision_repo.get_decision(conn, tenant=who.id, event_id=event_id)
         held = holds_repo.get(conn, tenant=who.id, event_id=event_id) if row is not None else None
     if row is None:
         raise NotFound(f"no decision for event_id {event_id!r}")
     # `hold`: a review, verify or delay decision waits; it says whether it was released or
     # re-decided since (reverse notification, a person's answer), by whom and why.
-    return reply({**decision_from_row(row), "hold": public_hold(held) if held is not None else None})
+    return reply({**Decision.from_row(row), "hold": public_hold(held) if held is not None else None})
 
 
 @router.get("/customers/{customer_id}/timeline", summary="A customer's events and decisions, newest first")
@@ -46,7 +47,7 @@ def timeline(
     before_ts, before_seq = (to_ms(before) if before else None), None
     if cursor is not None:
         before_ts, before_seq = _parse_cursor(cursor)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = decision_repo.customer_timeline(
             conn, tenant=who.id, customer_id=customer_id, limit=limit, before_ts=before_ts, before_seq=before_seq
         )

@@ -19,23 +19,19 @@ An effect run again for the same source does nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection
 
 from tianwang.store import cases as repo
-
-if TYPE_CHECKING:
-    from tianwang.ingest.runtime import Runtime
-
-Effect = Callable[[Connection], None]
+from tianwang.store.writer import Effect
 
 RING_BONUS = 50  # a ring's case comes before a lone customer's of the same score
 RING_ALERT_SCORE = 100  # a ring flagged by a reverse trigger
 MAX_SIZE_BONUS = 50
 
 
-def alerts_for(rt: Runtime, tenant: str, record: dict, decision: dict, ring_id: str | None) -> list[Effect]:
+def alerts_for(tenant: str, record: dict, decision: dict, ring_id: str | None) -> list[Effect]:
     """The alert of a `review` decision (none for any other outcome), joining the open case of
     the ring `ring_id` (the customer's ring, None when it is in none) or of the customer."""
     if decision["outcome"] != "review":
@@ -54,7 +50,7 @@ def alerts_for(rt: Runtime, tenant: str, record: dict, decision: dict, ring_id: 
     return [_raise(alert, subject, score + (RING_BONUS if ring_id is not None else 0))]
 
 
-def ring_alert(rt: Runtime, tenant: str, ring_id: str, code: str, reason_text: str, members: list[str],
+def ring_alert(tenant: str, ring_id: str, code: str, reason_text: str, members: list[str],
                ts: int) -> list[Effect]:
     """The alert of a ring flagged by a reverse trigger `code`, joining the ring's open case
     (a bigger ring comes first: + one per member, at most 50)."""

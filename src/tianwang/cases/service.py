@@ -8,14 +8,14 @@ admin-level caller may reopen a closed case (and only while its subject has no o
 
 `dispose` decides the case:
 - **fraud**: the subject's customers go on the black list (entity `customer`, source
-  `case:<id>`, through lists.ops so the running lists and network see them at once); every
+  `case:<id>`, through lists.service so the running lists and network see them at once); every
   stored event of theirs is labelled with the fraud type; a ring subject is disposed fraud
-  (`notify.dispose_ring`: its members' held events re-decided to reject, the reverse
+  (`cases.rings.dispose_ring`: its members' held events re-decided to reject, the reverse
   notification), a customer subject's held events are re-decided to reject one by one
-  (`notify.resolve_hold`);
+  (`holds.service.resolve_hold`);
 - **not_fraud**: the events are labelled `normal`, a ring subject is disposed not_fraud (its
   marks cleared), and the customers' held events are released (`resolve_hold(..., "pass")`).
-It runs under the walk lock (so no event slips between what it reads and what it changes). The
+It runs under `live.quiesced()` (so no event slips between what it reads and what it changes). The
 list, the ring and the holds are changed first, each in its own transaction; the case is closed
 last, with its labels, note and audit record, in one: if anything fails the case stays open and
 the disposition can be given again (each step repeats harmlessly).
@@ -29,10 +29,11 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from tianwang.cases.rings import DISPOSITIONS, dispose_ring
 from tianwang.decision.outcomes import FRAUD_TYPES
 from tianwang.errors import Conflict, NotFound
-from tianwang.ingest import notify
-from tianwang.lists import ops as list_ops
+from tianwang.holds.service import resolve_hold
+from tianwang.lists import service as list_service
 from tianwang.store import audit as audit_repo
 from tianwang.store import cases as repo
 from tianwang.store import users as users_repo
@@ -40,10 +41,11 @@ from tianwang.store.cases import CLOSED, INVESTIGATING, OPEN, OPEN_STATUSES, STA
 from tianwang.store.schema import json_dumps, utcnow
 
 if TYPE_CHECKING:
-    from tianwang.ingest.runtime import Runtime
+    from tianwang.events import Hasher
+    from tianwang.live.memory import Live
+    from tianwang.metrics import Metrics
 
 NOTE_KINDS = ("note", "evidence")  # what a person writes; `status` notes are written by the actions
-DISPOSITIONS = ("fraud", "not_fraud")
 MAX_TEXT = 4000
 MAX_DATA = 16_000  # characters of a note's data, as JSON
 # The roles that work cases (console/auth.py, permission cases:work): who a case may be assigned to.
@@ -54,27 +56,27 @@ _FORWARD = {(OPEN, INVESTIGATING), (OPEN, CLOSED), (INVESTIGATING, CLOSED)}
 # ---------------------------------------------------------------------------- reading
 
 
-def list_cases(rt: Runtime, tenant: str, *, status: str | None = None, owner: str | None = None,
+def list_cases(*, db: Any, tenant: str, status: str | None = None, owner: str | None = None,
                subject: str | None = None, after: int | None = None, before: int | None = None,
                limit: int = 50) -> list[dict[str, Any]]:
     """A page of the tenant's cases, highest priority first (store.cases.list_cases; `subject`
     is a customer or ring id)."""
-    with rt.db.connect() as conn:
+    with db.connect() as conn:
         return repo.list_cases(conn, tenant=tenant, status=status, owner=owner, subject_id=subject, after=after,
                                before=before, limit=limit)
 
 
-def case_detail(rt: Runtime, tenant: str, case_id: int) -> dict[str, Any]:
+def case_detail(*, live: Live, tenant: str, case_id: int) -> dict[str, Any]:
     """The case, its alerts, its notes, the subject's customers with their held events, and the
     ring's current members when the subject is a ring (None when the ring is gone)."""
-    with rt.db.connect() as conn:
+    with live.db.connect() as conn:
         found = _case(conn, tenant, case_id)
         alerts = repo.alerts_of(conn, tenant=tenant, case_id=case_id)
         notes = repo.notes_of(conn, tenant=tenant, case_id=case_id)
-    with rt.walk_lock:  # the network and the holds change under the walk
-        members = _members(rt, tenant, found)
+    with live.locked():  # the network and the holds change under the walk
+        members = _members(live, tenant, found)
         customers = _customers(found, alerts, members)
-        book = rt.holds(tenant)
+        book = live.holds(tenant)
         held = [_hold(h) for cid in customers for h in book.of(cid)]
     ring = {"ring_id": found["subject_id"], "members": members} if found["subject_kind"] == "ring" else None
     return {"case": found, "alerts": alerts, "notes": notes, "customers": customers, "held": held, "ring": ring}
@@ -83,7 +85,7 @@ def case_detail(rt: Runtime, tenant: str, case_id: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- actions
 
 
-def assign(rt: Runtime, tenant: str, case_id: int, *, owner: str | None, actor: str) -> dict[str, Any]:
+def assign(*, db: Any, tenant: str, case_id: int, owner: str | None, actor: str) -> dict[str, Any]:
     """Give the case to `owner` (an enabled investigator or admin of the tenant; None: nobody).
     Conflict when the case is closed. The case as it is now."""
     actor = _actor(actor)
@@ -91,7 +93,7 @@ def assign(rt: Runtime, tenant: str, case_id: int, *, owner: str | None, actor: 
         if not isinstance(owner, str) or not owner.strip():
             raise ValueError("owner: a user name, or None to unassign")
         owner = owner.strip()
-    with rt.db.begin() as conn:
+    with db.begin() as conn:
         found = _case(conn, tenant, case_id)
         if found["status"] == CLOSED:
             raise Conflict(f"case {case_id} is closed: reopen it before assigning it")
@@ -109,7 +111,7 @@ def assign(rt: Runtime, tenant: str, case_id: int, *, owner: str | None, actor: 
         return repo.get_case(conn, tenant=tenant, case_id=case_id)
 
 
-def set_status(rt: Runtime, tenant: str, case_id: int, status: str, *, actor: str, reason: str | None = None,
+def set_status(*, db: Any, tenant: str, case_id: int, status: str, actor: str, reason: str | None = None,
                admin: bool = False) -> dict[str, Any]:
     """Move the case on: open → investigating → closed. Closing here needs a `reason` (no
     disposition: a duplicate, a test); closed → open only when `admin` (the caller's role says
@@ -119,7 +121,7 @@ def set_status(rt: Runtime, tenant: str, case_id: int, status: str, *, actor: st
         raise ValueError(f"status: one of {', '.join(STATUSES)}")
     if reason is not None:
         reason = _text(reason, "reason")
-    with rt.db.begin() as conn:
+    with db.begin() as conn:
         found = _case(conn, tenant, case_id)
         current = found["status"]
         if current == status:
@@ -150,7 +152,7 @@ def set_status(rt: Runtime, tenant: str, case_id: int, status: str, *, actor: st
         return repo.get_case(conn, tenant=tenant, case_id=case_id)
 
 
-def add_note(rt: Runtime, tenant: str, case_id: int, *, text: str, kind: str = "note", actor: str,
+def add_note(*, db: Any, tenant: str, case_id: int, text: str, kind: str = "note", actor: str,
              data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a note or a piece of evidence on a case (a closed one too: evidence comes late).
     `text`: 1..4000 characters, no control characters but newline and tab; `data`: a JSON object."""
@@ -167,7 +169,7 @@ def add_note(rt: Runtime, tenant: str, case_id: int, *, text: str, kind: str = "
             raise ValueError(f"data: not JSON ({exc})") from None
         if size > MAX_DATA:
             raise ValueError(f"data: at most {MAX_DATA} characters as JSON")
-    with rt.db.begin() as conn:
+    with db.begin() as conn:
         _case(conn, tenant, case_id)
         note_id = repo.add_note(conn, tenant=tenant, case_id=case_id, author=actor, kind=kind, text=text, data=data)
         audit_repo.append_audit(conn, tenant=tenant, actor=actor, action="case.note", target=f"case:{case_id}",
@@ -175,8 +177,8 @@ def add_note(rt: Runtime, tenant: str, case_id: int, *, text: str, kind: str = "
         return next(n for n in repo.notes_of(conn, tenant=tenant, case_id=case_id) if n["id"] == note_id)
 
 
-def dispose(rt: Runtime, tenant: str, case_id: int, *, disposition: str, fraud_type: str | None, note: str,
-            actor: str) -> dict[str, Any]:
+def dispose(*, live: Live, metrics: Metrics, hasher: Hasher, tenant: str, case_id: int, disposition: str,
+            fraud_type: str | None, note: str, actor: str) -> dict[str, Any]:
     """Decide and close the case (see the module docstring). Returns what was done: the case,
     its customers, those blacklisted, how many labels were written, the held events re-decided
     to reject (`revised`) and released (`released`)."""
@@ -190,38 +192,36 @@ def dispose(rt: Runtime, tenant: str, case_id: int, *, disposition: str, fraud_t
     note = _text(note, "note")
     fraud = disposition == "fraud"
     source = f"case:{case_id}"
-    with rt.walk_lock:
-        rt.writer.flush()  # every event accepted so far is stored (its alerts and its labels too)
-        rt.apply_reverts()
-        with rt.db.connect() as conn:
+    with live.quiesced():  # every event accepted so far is stored (its alerts and its labels too)
+        with live.db.connect() as conn:
             found = _case(conn, tenant, case_id)
             alerts = repo.alerts_of(conn, tenant=tenant, case_id=case_id)
         if found["status"] == CLOSED:
             raise Conflict(f"case {case_id} is already closed ({found['disposition'] or 'no disposition'})")
-        members = _members(rt, tenant, found)
+        members = _members(live, tenant, found)
         customers = _customers(found, alerts, members)
         blacklisted: list[str] = []
         if fraud and customers:
             why = f"case {case_id}, {fraud_type}: {note}"[:512]
-            list_ops.add_entries(rt, tenant=tenant, actor=actor, raw_entries=[
+            list_service.add_entries(live=live, hasher=hasher, tenant=tenant, actor=actor, raw_entries=[
                 {"list_type": "black", "entity": "customer", "value": cid, "reason": why, "source": source}
                 for cid in customers])
             blacklisted = list(customers)
         revised: list[str] = []
         released: list[str] = []
         if members is not None:  # the ring: its disposition on record (fraud re-decides its members' holds)
-            done = notify.dispose_ring(rt, tenant, found["subject_id"], disposition=disposition, actor=actor,
-                                       note=note, fraud_type=fraud_type)
+            done = dispose_ring(live=live, metrics=metrics, tenant=tenant, ring_id=found["subject_id"],
+                                disposition=disposition, actor=actor, note=note, fraud_type=fraud_type)
             revised.extend(done["revised"])
-        book = rt.holds(tenant)
+        book = live.holds(tenant)
         for cid in customers:
             for hold in book.of(cid):
-                notify.resolve_hold(rt, tenant, hold.event_id, outcome="reject" if fraud else "pass", actor=actor,
-                                    note=f"case {case_id}: {note}")
+                resolve_hold(live=live, metrics=metrics, tenant=tenant, event_id=hold.event_id,
+                             outcome="reject" if fraud else "pass", actor=actor, note=f"case {case_id}: {note}")
                 (revised if fraud else released).append(hold.event_id)
         summary = {"disposition": disposition, "fraud_type": fraud_type, "note": note, "customers": customers,
                    "blacklisted": blacklisted, "revised": revised, "released": released}
-        with rt.db.begin() as conn:
+        with live.db.begin() as conn:
             written = repo.label_events_of(conn, tenant=tenant, customer_ids=customers,
                                            label=fraud_type if fraud else "normal", source=source)
             summary["labels"] = written
@@ -248,11 +248,11 @@ def _case(conn, tenant: str, case_id: int) -> dict[str, Any]:
     return found
 
 
-def _members(rt: Runtime, tenant: str, found: dict[str, Any]) -> list[str] | None:
+def _members(live: Live, tenant: str, found: dict[str, Any]) -> list[str] | None:
     """A ring subject's current members (None: not a ring, or the ring is gone)."""
     if found["subject_kind"] != "ring":
         return None
-    return rt.network(tenant).members_of(found["subject_id"])
+    return live.network(tenant).members_of(found["subject_id"])
 
 
 def _customers(found: dict[str, Any], alerts: list[dict[str, Any]], members: list[str] | None) -> list[str]:

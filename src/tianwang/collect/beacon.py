@@ -92,7 +92,7 @@ def to_event(beacon: Beacon, n: int, event: dict, *, device_id: str | None, ip: 
     """The `behavior` event body of the beacon's `n`-th kept event (for the walk); its `selector`
     is the element's whole path with its name and type (`format_path`), what a collection rule
     and its preview match."""
-    from tianwang.events import from_ms
+    from tianwang.timefmt import iso
 
     ts = event["ts"]
     if abs(ts - now_ms) > CLOCK_SKEW_MS:
@@ -101,7 +101,7 @@ def to_event(beacon: Beacon, n: int, event: dict, *, device_id: str | None, ip: 
     out: dict[str, Any] = {
         "event_id": f"{beacon.batch_id}.{n}",
         "scene": "behavior",
-        "occurred_at": from_ms(ts).isoformat().replace("+00:00", "Z"),
+        "occurred_at": iso(ts),
         "customer_id": customer[:128],
         "event_type": event["type"],
         "device_id": device_id,

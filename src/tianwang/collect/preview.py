@@ -8,7 +8,7 @@ one stored) it would have matched, with a few examples, so a typo shows as a zer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -17,15 +17,12 @@ from tianwang.collect.selectors import parse_path
 from tianwang.errors import PolicyError
 from tianwang.store.schema import events
 
-if TYPE_CHECKING:
-    from tianwang.ingest.runtime import Runtime
-
 DAY_MS = 86_400_000
 MAX_SCANNED = 200_000
 EXAMPLES = 3
 
 
-def preview(rt: Runtime, tenant: str, items: list[Any], *, days: int = 7) -> dict[str, Any]:
+def preview(*, db: Engine, tenant: str, items: list[Any], days: int = 7) -> dict[str, Any]:
     """Each rule's verdict: `error`, or `matched` of `scanned` stored captured events."""
     rules, out = [], []
     for i, item in enumerate(items):
@@ -37,7 +34,7 @@ def preview(rt: Runtime, tenant: str, items: list[Any], *, days: int = 7) -> dic
             continue
         rules.append(rule)
         out.append({"index": i, "name": rule.name, "valid": True})
-    counts, scanned = count_matches(rt.db, tenant, rules, days=days)
+    counts, scanned = count_matches(db, tenant, rules, days=days)
     valid = iter(counts)
     for verdict in out:
         if verdict["valid"]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tianwang.api.deps import json_body, runtime
+from tianwang.api.deps import json_body, platform
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param
 from tianwang.api.reply import reply
@@ -18,6 +18,8 @@ from tianwang.console.auth import (COOKIE, ROLES, SESSION_S, User, current_user,
                                    password_problem, require, verify_password)
 from tianwang.store import audit as audit_repo
 from tianwang.store import users as user_repo
+from tianwang.tenants import service as tenants
+from tianwang.timefmt import iso_dt
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 LIMIT = (1, 500, 100)
@@ -33,12 +35,12 @@ def _audit(rt, user: User | None, action: str, target: str, detail: dict, *, ten
 
 @router.post("/signin", summary="Sign in with a tenant, a user name and a password: sets the session cookie")
 async def signin(request: Request) -> Response:
-    rt = runtime(request)
+    rt = platform(request)
     fields = command(await json_body(request), required={"tenant": 64, "username": 64, "password": 256}, optional={})
     key = (fields["tenant"], fields["username"])
 
     def check() -> dict | None:
-        if rt.signin_throttle.locked(key):
+        if request.app.state.signin_throttle.locked(key):
             return None
         with rt.db.connect() as conn:
             row = user_repo.get_user(conn, tenant=key[0], username=key[1])
@@ -51,10 +53,10 @@ async def signin(request: Request) -> Response:
     if row is None:
         raise ApiError(429, "locked", "too many failed sign-ins: wait five minutes")
     if not row:
-        rt.signin_throttle.failed(key)
+        request.app.state.signin_throttle.failed(key)
         await run_in_threadpool(_audit, rt, None, "console.signin_failed", f"user:{key[1]}", {}, tenant=key[0])
         raise ApiError(401, "unauthenticated", "wrong tenant, user name or password")
-    rt.signin_throttle.passed(key)
+    request.app.state.signin_throttle.passed(key)
     cookie, user = make_session(rt.console_key, tenant=row["tenant"], username=row["username"], role=row["role"])
     await run_in_threadpool(_audit, rt, user, "console.signin", f"user:{user.username}", {"role": user.role})
     response = reply({"tenant": user.tenant, "username": user.username, "role": user.role, "csrf": user.csrf})
@@ -81,16 +83,16 @@ def me(user: User = Depends(current_user)) -> Response:
 @router.get("/audit", summary="The tenant's audit log, newest first (admins)")
 def audit(request: Request, user: User = Depends(require("audit:read"))) -> Response:
     limit, before = int_param(request, "limit", LIMIT), int_param(request, "before", AFTER)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = audit_repo.list_audit(conn, tenant=user.tenant, limit=limit, before_id=before or None)
-    items = [{"id": r["id"], "at": r["at"].isoformat().replace("+00:00", "Z"), "actor": r["actor"],
+    items = [{"id": r["id"], "at": iso_dt(r["at"]), "actor": r["actor"],
               "action": r["action"], "target": r["target"], "detail": r["detail"]} for r in rows]
     return reply({"items": items, "next_before": items[-1]["id"] if len(items) == limit else None})
 
 
 @router.get("/users", summary="The tenant's console users (admins)")
 def users(request: Request, user: User = Depends(require("users:manage"))) -> Response:
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         rows = user_repo.list_users(conn, tenant=user.tenant)
     return reply({"items": [{"username": r["username"], "role": r["role"], "disabled": bool(r["disabled"]),
                              "created_at": r["created_at"].isoformat()} for r in rows]})
@@ -107,14 +109,8 @@ async def add_user(request: Request, user: User = Depends(require("users:manage"
     if not username.replace(".", "").replace("_", "").replace("-", "").isalnum() or not username.isascii():
         raise ApiError(422, "invalid_body", "username: letters, digits and . _ -",
                        [{"field": "username", "message": "letters, digits and . _ -"}])
-    rt = runtime(request)
-
-    def create() -> None:
-        with rt.db.begin() as conn:
-            user_repo.create_user(conn, tenant=user.tenant, username=username,
-                                  password_hash=hash_password(fields["password"]), role=fields["role"])
-            audit_repo.append_audit(conn, tenant=user.tenant, actor=f"console:{user.username}", action="users.add",
-                                    target=f"user:{username}", detail={"role": fields["role"]})
-
-    await run_in_threadpool(create)
+    db = platform(request).db
+    await run_in_threadpool(lambda: tenants.add_user(db=db, tenant=user.tenant, username=username,
+                                                     password_hash=hash_password(fields["password"]),
+                                                     role=fields["role"], actor=f"console:{user.username}"))
     return reply({"username": username, "role": fields["role"]}, status_code=201)

@@ -145,7 +145,7 @@ class Throttle:
 
 def current_user(request: Request) -> User:
     """The signed-in user of the request (401 without a valid session; CSRF checked on changes)."""
-    rt = request.app.state.runtime
+    rt = request.app.state.platform
     claims = read_session(rt.console_key, request.cookies.get(COOKIE))
     if claims is None:
         raise ApiError(401, "unauthenticated", "sign in at /console")

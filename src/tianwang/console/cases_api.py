@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from tianwang.api.deps import json_body, runtime
+from tianwang.api.deps import json_body, platform
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param, one_param
 from tianwang.api.reply import reply
 from tianwang.cases import service
 from tianwang.console.auth import User, require
 from tianwang.decision.outcomes import FRAUD_TYPES
-from tianwang.events import from_ms, iso
+from tianwang.timefmt import iso, iso_dt
 from tianwang.store.cases import STATUSES
 
 router = APIRouter(prefix="/console/api/cases", tags=["console"])
@@ -34,14 +34,14 @@ def plain(value: Any) -> Any:
         for k, v in value.items():
             key = str(k)
             if key in _TIMES and isinstance(v, int):
-                out[_TIMES[key]] = from_ms(v).isoformat().replace("+00:00", "Z")
+                out[_TIMES[key]] = iso(v)
             else:
                 out[key] = plain(v)
         return out
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso_dt(value)
     return value
 
 
@@ -73,14 +73,14 @@ def queue(request: Request, user: User = Depends(require("console:read"))) -> Re
         raise ApiError(422, "invalid_query", "owner: a user name")
     limit = int_param(request, "limit", LIMIT)
     after = int_param(request, "after", CURSOR) or None
-    rows = service.list_cases(runtime(request), user.tenant, status=status, owner=owner, after=after, limit=limit)
+    rows = service.list_cases(db=platform(request).db, tenant=user.tenant, status=status, owner=owner, after=after, limit=limit)
     items = plain(rows)
     return reply({"items": items, "next_after": items[-1]["id"] if len(items) == limit else None})
 
 
 @router.get("/{case_id}", summary="A case: its alerts, notes, customers, held events and ring")
 def case(case_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
-    detail = service.case_detail(runtime(request), user.tenant, _case_id(case_id))
+    detail = service.case_detail(live=platform(request).live, tenant=user.tenant, case_id=_case_id(case_id))
     detail["held"] = [{"event_id": h["event_id"], "customer_id": h["customer_id"], "scene": h["scene"],
                        "held_outcome": h["outcome"], "occurred_at": iso(h["ts"]),
                        "delay_until": iso(h["until"]) if h["until"] is not None else None} for h in detail["held"]]
@@ -93,7 +93,7 @@ def case(case_id: str, request: Request, user: User = Depends(require("console:r
 async def assign(case_id: str, request: Request, user: User = Depends(require("cases:work"))) -> Response:
     cid = _case_id(case_id)
     fields = command(await json_body(request), required={}, optional={"owner": 64})
-    done = await _do(service.assign, runtime(request), user.tenant, cid, owner=fields["owner"],
+    done = await _do(service.assign, db=platform(request).db, tenant=user.tenant, case_id=cid, owner=fields["owner"],
                                    actor=user.username)
     return reply(plain(done))
 
@@ -103,7 +103,7 @@ async def status(case_id: str, request: Request, user: User = Depends(require("c
     cid = _case_id(case_id)
     fields = command(await json_body(request), required={"status": 16}, optional={"reason": 512})
     choice(fields["status"], "status", STATUSES)
-    done = await _do(service.set_status, runtime(request), user.tenant, cid, fields["status"],
+    done = await _do(service.set_status, db=platform(request).db, tenant=user.tenant, case_id=cid, status=fields["status"],
                                    actor=user.username, reason=fields["reason"], admin=user.role == "admin")
     return reply(plain(done))
 
@@ -113,7 +113,7 @@ async def note(case_id: str, request: Request, user: User = Depends(require("cas
     cid = _case_id(case_id)
     fields = command(await json_body(request), required={"text": 4000}, optional={"kind": 16})
     choice(fields["kind"], "kind", ("note", "evidence"))
-    done = await _do(service.add_note, runtime(request), user.tenant, cid, text=fields["text"],
+    done = await _do(service.add_note, db=platform(request).db, tenant=user.tenant, case_id=cid, text=fields["text"],
                                    kind=fields["kind"] or "note", actor=user.username)
     return reply(plain(done), status_code=201)
 
@@ -124,7 +124,8 @@ async def dispose(case_id: str, request: Request, user: User = Depends(require("
     fields = command(await json_body(request), required={"disposition": 16, "note": 2000}, optional={"fraud_type": 32})
     choice(fields["disposition"], "disposition", ("fraud", "not_fraud"))
     choice(fields["fraud_type"], "fraud_type", FRAUD_TYPES)
-    done = await _do(service.dispose, runtime(request), user.tenant, cid,
+    p = platform(request)
+    done = await _do(service.dispose, live=p.live, metrics=p.metrics, hasher=p.hasher, tenant=user.tenant, case_id=cid,
                                    disposition=fields["disposition"], fraud_type=fields["fraud_type"],
                                    note=fields["note"], actor=user.username)
     return reply(plain(done))

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from rich.console import Console
 
-from tianwang.api.deps import json_body, runtime
+from tianwang.api.deps import json_body, platform
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param
 from tianwang.api.reply import reply
@@ -27,6 +27,7 @@ from tianwang.errors import NotFound
 from tianwang.policy import versions
 from tianwang.policy.bundle import MAX_FILES, compile_bundle
 from tianwang.store import policies as policy_repo
+from tianwang.timefmt import iso_dt
 
 router = APIRouter(prefix="/console/api/policy", tags=["console"])
 MAX_POLICY_BODY = 8 * 1024 * 1024
@@ -36,7 +37,7 @@ DAYS = (1, 7, 2)
 
 
 def _when(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v is not None else None
+    return iso_dt(v) if v is not None else None
 
 
 def _version(row: dict) -> dict:
@@ -59,11 +60,11 @@ async def _files(request: Request) -> tuple[dict[str, str], dict]:
 
 @router.get("", summary="The live version and every version, newest first")
 def policy(request: Request, user: User = Depends(require("console:read"))) -> Response:
-    rt = runtime(request)
+    rt = platform(request)
     with rt.db.connect() as conn:
         live = versions.live(conn, tenant=user.tenant)
         rows = policy_repo.list_versions(conn, tenant=user.tenant)
-    bundle, _ = rt.bundle(user.tenant)
+    bundle, _ = rt.policies.bundle(user.tenant)
     return reply({"live": {**_version(live), "summary": bundle.summary()} if live else None,
                   "versions": [_version(r) for r in rows]})
 
@@ -71,7 +72,7 @@ def policy(request: Request, user: User = Depends(require("console:read"))) -> R
 @router.get("/files", summary="The files of a version (default: the live one)")
 def policy_files(request: Request, user: User = Depends(require("console:read"))) -> Response:
     number = int_param(request, "version", VERSION)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         row = (policy_repo.get_version(conn, tenant=user.tenant, version=number) if number
                else versions.live(conn, tenant=user.tenant))
     if row is None:
@@ -89,7 +90,7 @@ async def validate(request: Request, user: User = Depends(require("console:read"
 @router.post("/diff", summary="What an edited bundle changes against the live version")
 async def diff(request: Request, user: User = Depends(require("console:read"))) -> Response:
     files, _ = await _files(request)
-    with runtime(request).db.connect() as conn:
+    with platform(request).db.connect() as conn:
         live = versions.live(conn, tenant=user.tenant)
     return reply({"diff": versions.diff(live["files"] if live else {}, files)})
 
@@ -100,7 +101,7 @@ async def backtest(request: Request, user: User = Depends(require("policy:write"
     customers = _bounded(raw.get("customers", CUSTOMERS[2]), "customers", CUSTOMERS)
     days = _bounded(raw.get("days", DAYS[2]), "days", DAYS)
     compile_bundle(files)  # a broken bundle is a 422 before anything runs
-    rt = runtime(request)
+    rt = platform(request)
     with rt.db.connect() as conn:
         live = versions.live(conn, tenant=user.tenant)
     result = await run_in_threadpool(run_backtest, files, live["files"] if live else None, customers, days)
@@ -153,13 +154,13 @@ async def publish(request: Request, user: User = Depends(require("policy:write")
     note = raw.get("note", "")
     if not isinstance(note, str) or len(note) > 512:
         raise ApiError(422, "invalid_body", "note: text of at most 512 characters")
-    rt = runtime(request)
+    rt = platform(request)
 
     def store() -> int:
         with rt.db.begin() as conn:
             version, _ = versions.publish_files(conn, tenant=user.tenant, files=files, actor=f"console:{user.username}",
                                                 note=note)
-        rt.policy_published(user.tenant)
+        rt.policies.published(user.tenant)
         return version
 
     return reply({"version": await run_in_threadpool(store)}, status_code=201)
@@ -171,12 +172,12 @@ async def rollback(request: Request, user: User = Depends(require("policy:write"
     to = raw.get("to") if isinstance(raw, dict) else None
     if to is not None and (not isinstance(to, int) or isinstance(to, bool) or to < 1):
         raise ApiError(422, "invalid_body", "to: a version number")
-    rt = runtime(request)
+    rt = platform(request)
 
     def store() -> tuple[int, int]:
         with rt.db.begin() as conn:
             made = versions.rollback(conn, tenant=user.tenant, actor=f"console:{user.username}", to=to)
-        rt.policy_published(user.tenant)
+        rt.policies.published(user.tenant)
         return made
 
     version, source = await run_in_threadpool(store)

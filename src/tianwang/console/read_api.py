@@ -10,9 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from tianwang.api.deps import json_body, runtime
+from tianwang.api.deps import json_body, platform
 from tianwang.api.errors import ApiError
 from tianwang.api.holds import public_hold
 from tianwang.api.network import (HOPS, MAX_NODES, RING_LIMIT, _customer_id, _json, _read, disposition_response,
@@ -22,11 +21,11 @@ from tianwang.api.reply import reply
 from tianwang.console.auth import User, require
 from tianwang.decision.outcomes import OUTCOMES
 from tianwang.errors import NotFound
-from tianwang.events import iso
-from tianwang.lists import ops as list_ops
+from tianwang.network import views as network_views
+from tianwang.timefmt import iso
+from tianwang.lists import service as lists_service
 from tianwang.store import decisions as decision_repo
 from tianwang.store import holds as holds_repo
-from tianwang.store.schema import decisions
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 LIMIT = (1, 500, 100)
@@ -49,17 +48,10 @@ def live_decisions(request: Request, user: User = Depends(require("console:read"
     outcome = one_param(request, "outcome")
     if outcome is not None and outcome not in OUTCOMES:
         raise ApiError(422, "invalid_query", f"outcome: one of {', '.join(OUTCOMES)}")
-    cols = (decisions.c.seq, decisions.c.event_id, decisions.c.scene, decisions.c.customer_id, decisions.c.ts,
-            decisions.c.outcome, decisions.c.score, decisions.c.reasons, decisions.c.strategy, decisions.c.policy_version)
-    query = select(*cols).where(decisions.c.tenant == user.tenant)
-    if outcome is not None:
-        query = query.where(decisions.c.outcome == outcome)
-    if after is None:  # the newest page, shown newest first
-        query = query.order_by(decisions.c.seq.desc()).limit(limit)
-    else:
-        query = query.where(decisions.c.seq > int_param(request, "after", AFTER)).order_by(decisions.c.seq).limit(limit)
-    with runtime(request).db.connect() as conn:
-        rows = [_decision_item(r) for r in conn.execute(query).mappings()]
+    after_seq = int_param(request, "after", AFTER) if after is not None else None
+    with platform(request).db.connect() as conn:
+        rows = [_decision_item(r) for r in decision_repo.live_page(conn, tenant=user.tenant, outcome=outcome,
+                                                                   after_seq=after_seq, limit=limit)]
     if after is None:
         rows.reverse()
     last = rows[-1]["seq"] if rows else (int(after) if after is not None else 0)
@@ -70,22 +62,20 @@ def live_decisions(request: Request, user: User = Depends(require("console:read"
 def console_neighbourhood(customer_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
     cid = _customer_id(customer_id)
     k, cap = int_param(request, "hops", HOPS), int_param(request, "max_nodes", MAX_NODES)
-    return _json(_read(runtime(request), user.tenant, lambda net: net.neighbourhood(cid, hops=k, max_nodes=cap)))
+    return _json(_read(platform(request), user.tenant, lambda net: network_views.neighbourhood(net, cid, hops=k, max_nodes=cap)))
 
 
 @router.get("/customers/{customer_id:tw_any}", summary="A customer: decisions, events, held events, lists, devices, ring")
 def customer(customer_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
     cid = _customer_id(customer_id)
-    rt = runtime(request)
+    rt = platform(request)
     with rt.db.connect() as conn:
         rows = decision_repo.customer_timeline(conn, tenant=user.tenant, customer_id=cid, limit=200)
         held = holds_repo.page(conn, tenant=user.tenant, customer_id=cid, limit=200)
     if not rows:
         raise NotFound(f"no events of customer {cid!r}")
-    with rt.walk_lock:
-        net = rt.networks.get(user.tenant)
-        ring_id = net.ring_of(cid) if net is not None else None
-    entries = [e for e in list_ops.entries(rt, tenant=user.tenant) if e.get("entity") == "customer" and e.get("value") == cid]
+    ring_id = rt.live.read_network(user.tenant, lambda net: net.ring_of(cid))
+    entries = [e for e in lists_service.entries(db=rt.db, tenant=user.tenant) if e.get("entity") == "customer" and e.get("value") == cid]
     devices = sorted({r["payload"].get("device_id") for r in rows if r["payload"].get("device_id")})
     return reply({
         "customer_id": cid, "ring_id": ring_id, "devices": devices, "lists": entries,
@@ -101,12 +91,12 @@ def customer(customer_id: str, request: Request, user: User = Depends(require("c
 @router.get("/rings", summary="Rings by risk")
 def rings(request: Request, user: User = Depends(require("console:read"))) -> Response:
     limit = int_param(request, "limit", RING_LIMIT)
-    return _json(_read(runtime(request), user.tenant, lambda net: {"rings": net.rings_by_risk(limit=limit)}))
+    return _json(_read(platform(request), user.tenant, lambda net: {"rings": network_views.rings_by_risk(net, limit=limit)}))
 
 
 @router.get("/rings/{ring_id:tw_any}", summary="A ring: members, shared entities, timeline, profile")
 def ring(ring_id: str, request: Request, user: User = Depends(require("console:read"))) -> Response:
-    return ring_response(runtime(request), user.tenant, ring_id)
+    return ring_response(platform(request), user.tenant, ring_id)
 
 
 @router.post("/rings/{ring_id:tw_any}/disposition", status_code=201,
@@ -118,7 +108,7 @@ async def ring_disposition(ring_id: str, request: Request, user: User = Depends(
 @router.get("/lists", summary="List entries, optionally of one list type")
 def lists(request: Request, user: User = Depends(require("console:read"))) -> Response:
     list_type = one_param(request, "list_type")
-    return reply({"entries": list_ops.entries(runtime(request), tenant=user.tenant, list_type=list_type)})
+    return reply({"entries": lists_service.entries(db=platform(request).db, tenant=user.tenant, list_type=list_type)})
 
 
 @router.post("/lists", status_code=201, summary="Add list entries (all or nothing)")
@@ -127,7 +117,8 @@ async def add_to_lists(request: Request, user: User = Depends(require("lists:wri
     entries = raw.get("entries") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries or len(entries) > 1000:
         raise ApiError(422, "invalid_list_entry", "send {\"entries\": [{list_type, entity, value, reason}]} (1 to 1000)")
-    stored = await run_in_threadpool(list_ops.add_entries, runtime(request), tenant=user.tenant, raw_entries=entries,
+    p = platform(request)
+    stored = await run_in_threadpool(lists_service.add_entries, live=p.live, hasher=p.hasher, tenant=user.tenant, raw_entries=entries,
                                      actor=f"console:{user.username}")
     return reply({"stored": stored}, status_code=201)
 
@@ -135,6 +126,7 @@ async def add_to_lists(request: Request, user: User = Depends(require("lists:wri
 @router.delete("/lists/{list_type}/{entity}/{value:tw_any}", summary="Remove one list entry")
 def remove_from_lists(list_type: str, entity: str, value: str, request: Request,
                       user: User = Depends(require("lists:write"))) -> Response:
-    list_ops.remove_entry(runtime(request), tenant=user.tenant, list_type=list_type, entity=entity, value=value,
+    p = platform(request)
+    lists_service.remove_entry(live=p.live, hasher=p.hasher, tenant=user.tenant, list_type=list_type, entity=entity, value=value,
                           actor=f"console:{user.username}")
     return reply({"removed": 1})

@@ -33,7 +33,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine
 
-from tianwang.ingest.rounds import Rounds
+from tianwang.delivery.rounds import Rounds
 from tianwang.store import outbox
 from tianwang.store.schema import utcnow
 from tianwang.store.tenants import list_tenants
@@ -89,7 +89,7 @@ def url_problem(url: str) -> str | None:
 class WebhookDispatcher(Rounds):
     """Delivers due outbox rows to their tenants' webhooks: `run_once`, or a thread with `start`/`stop`.
 
-    On PostgreSQL a round holds the deliveries' lease (ingest/rounds.py), so dispatchers of several
+    On PostgreSQL a round holds the deliveries' lease (delivery/rounds.py), so dispatchers of several
     workers take turns and a row is posted by one of them; on SQLite there is one process. A
     delivery that timed out may still arrive twice: receivers dedupe on `X-Tianwang-Delivery`.
     """

@@ -5,7 +5,7 @@ its event **held**: an application waits
 for a person or a step-up check, a drawdown's payout waits until its `delay_until`. The
 `HoldBook` finds a customer's held events at once (a ring's members are re-decided together)
 and the delays in the order they end. The `holds` table is the record; this is its index,
-loaded from it at start (and again when a commit failed, see Runtime.apply_reverts).
+loaded from it at start (and again when a commit failed, see Live.apply_reverts).
 
 The book's **clock** is event time: the latest `occurred_at` the tenant sent, moving on at
 wall speed while the tenant is quiet (`now`). A backtest, which never waits, releases delays

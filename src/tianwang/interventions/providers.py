@@ -16,7 +16,7 @@ victim insists: that is what makes scams hard), a normal event is confirmed, and
 without a label is confirmed 90% of the time.
 
 `WebhookProvider` POSTs the task to the lending system's call centre, signed like the outbox's
-webhooks (`X-Tianwang-Signature`, ingest/webhooks.sign), and returns None.
+webhooks (`X-Tianwang-Signature`, delivery/webhooks.sign), and returns None.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from tianwang.ingest.webhooks import sign
+from tianwang.delivery.webhooks import sign
+from tianwang.timefmt import iso_dt
 
 CALLS = frozenset({"ai_call", "manual_call"})
 # The ground truth of the simulator (sim/emit.py) in which the customer did not make the event.
@@ -106,7 +107,7 @@ class WebhookProvider:
         """What is posted: the task (not the stored event) and where to answer."""
         created = task.get("created_at")
         if isinstance(created, datetime):
-            created = created.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            created = iso_dt(created.astimezone(timezone.utc))
         return orjson.dumps({
             "id": task["id"], "tenant": task["tenant"], "kind": task["kind"], "event_id": task["event_id"],
             "customer_id": task["customer_id"], "attempt": task.get("attempts"), "created_at": created,

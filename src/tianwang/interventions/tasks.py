@@ -1,6 +1,6 @@
 """The tasks of a decision: one queued task per intervention it names, written with its event.
 
-`tasks_for` is called in the walk's step 8 (ingest/notify.py) and only builds **effects**
+`tasks_for` is called in the walk's step 7 (ingest/walk.py `outbox`) and only builds **effects**
 (functions of a connection run in the transaction that stores the event): a task exists iff
 its event was committed, and a repeated effect adds nothing (the task's (tenant, event_id,
 kind) is unique). `freeze` is not a task: the lending system freezes the line itself when it
@@ -10,13 +10,13 @@ worker.py) never make tasks, so an outcome cannot set off another intervention i
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection
 
 from tianwang.store import interventions as repo
+from tianwang.store.writer import Effect
 
-Effect = Callable[[Connection], None]
 FEEDBACK_EVENT_TYPE = "intervention"  # the behaviour events that carry results back (worker.py)
 
 

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tianwang.events import Hasher, card_number, normalise_phone, id_number_valid, is_placeholder, to_ms
+from tianwang.events import Hasher, card_number, id_number_valid, is_placeholder, normalise_phone
+from tianwang.timefmt import to_ms
 
 LIST_TYPES = ("black", "grey", "white")
 MAX_IMPORT_ROWS = 1_000_000

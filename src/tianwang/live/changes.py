@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 import redis
@@ -42,8 +42,19 @@ from tianwang.network.entities import LINK_FIELDS
 from tianwang.state.base import StateError
 from tianwang.state.redis import split_url
 
-if TYPE_CHECKING:
-    from tianwang.ingest.runtime import Runtime
+
+
+class Live(Protocol):
+    """What the change log reads of the live state it keeps equal (live/memory.py's `Live`)."""
+
+    ops: Any
+    changes: Any
+
+    def network(self, tenant_id: str) -> Any: ...
+
+    def holds(self, tenant_id: str) -> Any: ...
+
+    def locked(self) -> Any: ...
 
 log = logging.getLogger("tianwang.changes")
 MAXLEN = 2_000_000  # entries kept (about): a replica further behind than this restarts from the records
@@ -54,11 +65,11 @@ class LocalChanges:
 
     shared = False
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, live: Live):
+        self.live = live
 
     def link(self, tenant: str, record: dict, reads: Any = None) -> dict[str, Any]:
-        return self.rt.network(tenant).link(record)
+        return self.live.network(tenant).link(record)
 
     def note(self, tenant: str, op: str, *args: Any) -> None:
         pass
@@ -73,11 +84,7 @@ class LocalChanges:
         pass
 
     def rebuild(self, tenant: str) -> None:
-        self.rt.rebuild_tenant(tenant)
-
-    def maybe_stored(self, tenant: str, event_id: str) -> bool:
-        """Whether the event may be stored (a repeat): the runtime's index of stored ids says."""
-        return hash((tenant, event_id)) in self.rt._seen
+        self.live.ops["rebuild"](tenant)
 
 
 class SharedChanges:
@@ -85,8 +92,11 @@ class SharedChanges:
 
     shared = True
 
-    def __init__(self, rt: Runtime, url: str, *, socket_timeout: float = 2.0):
-        self.rt = rt
+    def __init__(self, live: Live, url: str, *, socket_timeout: float = 2.0,
+                 on_round_trip: Callable[[float], None] | None = None):
+        """`on_round_trip(seconds)`: told of each link round trip that also read the event's windows."""
+        self.live = live
+        self.on_round_trip = on_round_trip
         client_url, ns = split_url(url)
         self.r = redis.Redis.from_url(client_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
         self.key = f"{ns}:changes".encode()
@@ -99,13 +109,6 @@ class SharedChanges:
         self.round_trips = 0
         self.blocked = False  # a rebuild could not be applied (records away): nothing is linked until it is
         self.timings: list[float] | None = None  # a list: each link round trip's seconds are added (bench/scale.py)
-        self._handlers: dict[str, Callable[..., Any]] = {
-            "link": self._apply_link, "mark": rt.apply_mark, "fraud": rt.apply_fraud,
-            "hold.add": rt.apply_hold_add, "hold.end": rt.apply_hold_end, "alert": rt.apply_alert,
-            "list.put": rt.apply_list_put, "list.remove": rt.apply_list_remove, "device": rt.apply_device,
-            "policy": rt.apply_policy,
-            "rebuild": self._apply_rebuild,
-        }
 
     # ------------------------------------------------------------------ position
 
@@ -146,8 +149,8 @@ class SharedChanges:
         except redis.RedisError as exc:
             raise StateError(f"change log unreachable: {exc}") from exc
         took = time.perf_counter() - started
-        if reads is not None:
-            self.rt.metrics.windows_round_trip.observe(took)
+        if reads is not None and self.on_round_trip is not None:
+            self.on_round_trip(took)
         if self.timings is not None:
             self.timings.append(took)
         self.round_trips += 1
@@ -215,14 +218,19 @@ class SharedChanges:
     def _apply(self, entries: list, *, until: bytes | None) -> Any:
         """Apply entries in order, up to and including `until`; the result of `until`'s own change."""
         result = None
-        handlers = self._handlers
+        ops = self.live.ops
         for entry_id, body in entries:
             op, tenant, args = orjson.loads(body[b"c"])
             own = body[b"o"] == self.me
             if op == "link" or op == "rebuild" or not own:  # own notes were made here already
                 self.applying = True
                 try:
-                    out = handlers[op](tenant, *args)
+                    if op == "link":
+                        out = self._apply_link(tenant, *args)
+                    elif op == "rebuild":
+                        out = self._apply_rebuild(tenant)
+                    else:
+                        out = ops[op](tenant, *args)
                 except Exception:  # noqa: BLE001 — a change that cannot be applied here: say so, go on
                     if op == "rebuild":
                         self.blocked = True
@@ -242,13 +250,13 @@ class SharedChanges:
         linked = self.linked.setdefault(tenant, set())
         h = hash(fields["event_id"])
         if h in linked:  # linked already: a retry of an event whose first walk did not finish
-            return self.rt.network(tenant).measures(fields["customer_id"], fields["ts"])
+            return self.live.network(tenant).measures(fields["customer_id"], fields["ts"])
         linked.add(h)
-        self.rt.holds(tenant).tick(fields["ts"])
-        return self.rt.network(tenant).link(fields)
+        self.live.holds(tenant).tick(fields["ts"])
+        return self.live.network(tenant).link(fields)
 
     def _apply_rebuild(self, tenant: str) -> None:
-        self.linked[tenant] = self.rt.rebuild_tenant(tenant)
+        self.linked[tenant] = self.live.ops["rebuild"](tenant)
         self.blocked = False
 
 
@@ -256,8 +264,8 @@ class Follower:
     """Applies other replicas' changes a few times a second, so an idle replica's pages are current
     (and sends the decided stream what waits for a commit that does not come)."""
 
-    def __init__(self, rt: Runtime, every_s: float = 0.2):
-        self.rt, self.every_s = rt, every_s
+    def __init__(self, live: Live, feed: Any = None, every_s: float = 0.2):
+        self.live, self.feed, self.every_s = live, feed, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
 
@@ -272,10 +280,10 @@ class Follower:
         failing = False
         while not self._stop.wait(self.every_s):
             try:
-                with self.rt.walk_lock:
-                    self.rt.changes.catch_up()
-                if self.rt.feed is not None:
-                    self.rt.feed.flush()  # repeats kept for the decided stream, on a replica with no commits to carry them
+                with self.live.locked():
+                    self.live.changes.catch_up()
+                if self.feed is not None:
+                    self.feed.flush()  # repeats kept for the decided stream, on a replica with no commits to carry them
                 if failing:
                     log.warning("following the change log again")
                 failing = False

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tianwang.events import iso
+from tianwang.timefmt import iso
 
 MINUTE_MS = 60_000
 STEPS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}

@@ -17,7 +17,7 @@ is answered, so an answered decision has been handed on.
   at-least-once is effectively once. A batch that cannot be appended (Redis away) is kept and
   sent with the next one.
 
-Why a consumer group here and not for the change log (ingest/changes.py): every replica must
+Why a consumer group here and not for the change log (live/changes.py): every replica must
 apply every change, in one order (a fan-out); a decision must be counted by one worker
 (shared work, with acknowledgements and redelivery).
 """
@@ -38,8 +38,8 @@ from typing import Any
 import orjson
 import redis
 
-from tianwang.events import to_ms
-from tianwang.ingest.rounds import Rounds
+from tianwang.timefmt import to_ms
+from tianwang.delivery.rounds import Rounds
 from tianwang.monitor.cube import Fact, MemoryCube, fact
 from tianwang.monitor.redis_cube import CubeLost, RedisCube
 from tianwang.state.base import StateError

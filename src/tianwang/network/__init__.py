@@ -11,9 +11,10 @@ decisions and investigations feed back through `mark`, `mark_blacklisted`, `mark
     components.py   components over strong non-hub links, incremental, local recompute on splits
     communities.py  Leiden split of large components
     rings.py        which communities are rings; stable ids, timelines
+    flags.py        the customer flag bits (rejected, blacklisted, fraud) a Network holds
     measures.py     the measures and a ring's risk
     views.py        neighbourhood, ring detail, rings by risk (JSON-ready)
-    persist.py      checkpoint save / load; the canonical body
+    persist.py      checkpoint save / load, relink (rebuild from records); the canonical body
     quality.py      pairwise precision / recall against ground truth
     live.py         `Network`: the above, one call per event
 """

@@ -33,7 +33,7 @@ _HASHED = (
 _CLEAR = (("device_id", DEVICE, "device"), ("employer", EMPLOYER, "employer"), ("address", ADDRESS, "address"))
 
 Link = tuple[int, str, int]  # (kind code, value, role bit)
-# Every field `Network.link` reads of a record: what server mode sends the other replicas (ingest/changes.py).
+# Every field `Network.link` reads of a record: what server mode sends the other replicas (live/changes.py).
 LINK_FIELDS = ("event_id", "ts", "customer_id", "scene", "ip", "ip_prefix", "gps_cell", "gps_lat", "gps_lon",
                "contact_phone_hashes", *(f for f, _, _ in _CLEAR), *(f for f, _, _ in _HASHED))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from array import array
 
 from tianwang.network.config import KIND_NAMES, STRONG, NetworkConfig
-from tianwang.state.memory import Watermark  # the same event-time clock as the window state
+from tianwang.state.base import Watermark  # the same event-time clock as the window state
 
 MINUTE_MS = 60_000
 NO_JOIN = -1  # link(): nothing for the components to do

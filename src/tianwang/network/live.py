@@ -9,20 +9,22 @@ blacklisted or confirmed fraud, and the hops to the nearest blacklisted customer
 
 Deterministic: the same records (and marks) in the same order give the same rings, ids and
 measures — what replay, the checkpoint and rebuild-from-the-log rely on.
+The views (views.py) and the checkpoint and rebuild (persist.py: `save`, `load`, `relink`) are
+functions over a `Network`, not methods: they import this module, never the reverse.
 Not thread-safe: the walk calls it under its lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from tianwang.network.components import Components
 from tianwang.network.config import NetworkConfig
 from tianwang.network.entities import linking_entities
+from tianwang.network.flags import BLACKLISTED, FRAUD, REJECTED
 from tianwang.network.graph import HUB_BORN, MINUTE_MS, LinkGraph
-from tianwang.network.measures import BLACKLISTED, FRAUD, REJECTED, for_customer, unknown_customer
+from tianwang.network.measures import for_customer, unknown_customer
 from tianwang.network.rings import Rings, ring_number
 
 
@@ -142,46 +144,3 @@ class Network:
             "components": len(self.components.comps),
             "rings": len(self.rings.rings),
         }
-
-    # ----------------------------------------------------------------- views and persistence
-
-    def neighbourhood(self, customer_id: str, hops: int = 2, max_nodes: int = 200) -> dict[str, Any]:
-        from tianwang.network.views import neighbourhood
-
-        return neighbourhood(self, customer_id, hops=hops, max_nodes=max_nodes)
-
-    def ring(self, ring_id: str) -> dict[str, Any] | None:
-        from tianwang.network.views import ring_detail
-
-        return ring_detail(self, ring_id)
-
-    def rings_by_risk(self, limit: int = 50) -> list[dict[str, Any]]:
-        from tianwang.network.views import rings_by_risk
-
-        return rings_by_risk(self, limit=limit)
-
-    def save(self, path: str | Path) -> None:
-        """Write a checkpoint (atomic, versioned, checksummed)."""
-        from tianwang.network.persist import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, *, poison: Iterable[str] = ()) -> "Network":
-        """The network a checkpoint holds (StateError if it is missing or damaged: rebuild)."""
-        from tianwang.network.persist import load
-
-        return load(path, poison=poison)
-
-    @classmethod
-    def rebuild(cls, records: Iterable[dict[str, Any]], config: NetworkConfig | None = None, *,
-                poison: Iterable[str] = (), outcome_of: Callable[[dict], str | None] | None = None) -> "Network":
-        """The network a sequence of records builds, with each record's decision outcome marked after it."""
-        net = cls(config, poison=poison)
-        for record in records:
-            net.link(record)
-            if outcome_of is not None:
-                outcome = outcome_of(record)
-                if outcome is not None:
-                    net.mark(record["customer_id"], outcome)
-        return net

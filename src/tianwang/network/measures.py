@@ -15,17 +15,29 @@ heuristic for ordering, not a decision: policies should read the underlying meas
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tianwang.network.config import KIND_NAMES
+from tianwang.network.components import Components
+from tianwang.network.config import KIND_NAMES, NetworkConfig
 from tianwang.network.entities import CARD, DEVICE, GPS_CELL, IP, IP24, OTHER, OWN, PHONE
-from tianwang.network.rings import Ring
-
-if TYPE_CHECKING:
-    from tianwang.network.live import Network
+from tianwang.network.flags import BLACKLISTED, FRAUD, REJECTED
+from tianwang.network.graph import LinkGraph
+from tianwang.network.rings import Ring, Rings
 
 HOUR_MS = 3_600_000
-REJECTED, BLACKLISTED, FRAUD = 1, 2, 4  # flag bits of a customer
+
+
+class NetworkState(Protocol):
+    """What the measures read of a network (`Network`, live.py), so this module need not import live.py."""
+
+    config: NetworkConfig
+    graph: LinkGraph
+    components: Components
+    rings: Rings
+    flags: bytearray  # customer → flag bits (flags.py)
+    blacklisted: set[int]
+    last_apply: dict[int, int]
+
 
 DEGREE_NAMES = ("device", "phone", "contact_phone", "id_number", "card", "payee_card", "email", "ip", "ip24",
                 "gps_cell", "employer", "address")
@@ -71,7 +83,7 @@ def unknown_customer() -> dict[str, Any]:
     return {**_NO_RING, "net_component_size": 1, "net_hops_to_blacklisted": None, "net_hub_links": 0, **_ZERO_DEGREES}
 
 
-def profile(net: Network, ring: Ring) -> dict[str, Any]:
+def profile(net: NetworkState, ring: Ring) -> dict[str, Any]:
     """The ring's shape (devices, sharing, co-location), flagged members and risk."""
     g = net.graph
     members = ring.members
@@ -112,7 +124,7 @@ def profile(net: Network, ring: Ring) -> dict[str, Any]:
     }
 
 
-def degrees(net: Network, c: int) -> tuple[dict[str, int], int]:
+def degrees(net: NetworkState, c: int) -> tuple[dict[str, int], int]:
     """(net_<kind>_degree for each kind, links to hubs) of customer `c`."""
     g = net.graph
     out = dict(_ZERO_DEGREES)
@@ -135,7 +147,7 @@ def degrees(net: Network, c: int) -> tuple[dict[str, int], int]:
     return out, hubs
 
 
-def hops_to_blacklisted(net: Network, c: int) -> int | None:
+def hops_to_blacklisted(net: NetworkState, c: int) -> int | None:
     """Customer hops from `c` to the nearest blacklisted customer over strong links, up to the limit."""
     black = net.blacklisted
     if not black:
@@ -162,7 +174,7 @@ def hops_to_blacklisted(net: Network, c: int) -> int | None:
     return None
 
 
-def for_customer(net: Network, c: int, ts: int) -> dict[str, Any]:
+def for_customer(net: NetworkState, c: int, ts: int) -> dict[str, Any]:
     """Every measure in MEASURES for customer `c` at `ts` (epoch ms)."""
     r = net.rings.ring_of.get(c)
     if r is None:

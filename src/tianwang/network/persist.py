@@ -8,7 +8,7 @@ members come back from the links, the rings' index from their members.
 
 `body(net)` is also the canonical form of a network: two networks with equal bodies hold the
 same links, components, rings (ids, members, timelines) and marks — the rebuilt-equals-live test
-compares exactly this.
+compares exactly this. A rebuild from the records is live/restore.py's `relink`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from tianwang.network.config import NetworkConfig
-from tianwang.state.memory import Watermark
+from tianwang.network.flags import BLACKLISTED
 from tianwang.network.live import Network
-from tianwang.network.measures import BLACKLISTED
 from tianwang.network.rings import Ring
 from tianwang.state import checkpoint
-from tianwang.state.base import StateError
+from tianwang.state.base import StateError, Watermark
 
 FORMAT = "tianwang.network"
 VERSION = 1

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tianwang.events import iso
+from tianwang.timefmt import iso
 from tianwang.network.entities import CARD, OTHER, OWN, PHONE
+from tianwang.network.flags import BLACKLISTED, FRAUD, REJECTED
 from tianwang.network.graph import MINUTE_MS
-from tianwang.network.measures import BLACKLISTED, FRAUD, REJECTED, profile
+from tianwang.network.measures import profile
 from tianwang.network.rings import ring_name, ring_number
 
 if TYPE_CHECKING:

@@ -38,8 +38,7 @@ import orjson
 from rich import box
 from rich.table import Table
 
-from tianwang.decision.outcomes import OUTCOMES
-from tianwang.sim.rings import Feedback
+from tianwang.sim.rings import OUTCOMES, Feedback
 
 TRUTH = ("label", "group", "ring_id", "attack_id", "forged")  # ground truth: kept here, never sent
 GIVE_UP = 50  # connection errors in a row after which the server is taken to be gone

@@ -25,6 +25,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tianwang.sim.writing import write_events
+
 ROWS_PER_GROUP = 50_000
 
 COLUMNS = {  # typed column → its type; the value is the event's field of the same name
@@ -97,8 +99,6 @@ class ParquetLog:
 def write_parquet(events: Iterable[dict], out: str | Path, *, progress: IO[str] | None = sys.stderr,
                   every: float = 2.0, rows_per_group: int = ROWS_PER_GROUP) -> Counter:
     """Write the events as Parquet; return counts by (scene, label), like `sim.run.write_jsonl`."""
-    from tianwang.sim.run import write_events
-
     with ParquetLog(out, rows_per_group=rows_per_group) as log:
         return write_events(events, log.write, progress=progress, every=every)
 

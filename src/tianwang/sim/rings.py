@@ -27,10 +27,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from tianwang.decision.outcomes import STOPPED
 from tianwang.sim.emit import event
 from tianwang.sim.ids import card_number, mobile
 from tianwang.sim.population import CITIES, jitter
+
+# The server's answers, least to most severe: the words of its API (as `decision.outcomes`
+# has them), written here so the simulator reads only what a lender would see.
+OUTCOMES = ("pass", "review", "verify", "delay", "reject")
+# "Stopped": the event did not go through as asked (step-up check, money held, or refused).
+STOPPED = frozenset(OUTCOMES[OUTCOMES.index("verify"):])
 
 FAKE_EMPLOYERS = ["深圳某科技有限公司", "广州鑫达贸易有限公司", "成都恒通商务咨询", "个体经营", "上海宏远投资管理"]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import heapq
 import random
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from tianwang.sim import attacks
 from tianwang.sim.life import live_day
 from tianwang.sim.population import World, build_population
 from tianwang.sim.rings import Feedback
+from tianwang.sim.writing import write_events
 
 CST = timezone(timedelta(hours=8))
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=CST)
@@ -112,28 +112,6 @@ def write_jsonl(events: Iterable[dict], out: IO[bytes] | str | Path, *, progress
             return write_jsonl(events, f, progress=progress, every=every)
     dumps, opt, write = orjson.dumps, orjson.OPT_APPEND_NEWLINE, out.write
     return write_events(events, lambda ev: write(dumps(ev, option=opt)), progress=progress, every=every)
-
-
-def write_events(events: Iterable[dict], write: Callable[[dict], object], *, progress: IO[str] | None = sys.stderr,
-                 every: float = 2.0) -> Counter:
-    """Call `write` on every event; return counts by (scene, label). Progress lines go to `progress`."""
-    counts: Counter = Counter()
-    began = last = time.monotonic()
-    n = 0
-    for ev in events:
-        write(ev)
-        counts[ev["scene"], ev["label"]] += 1
-        n += 1
-        if progress is not None and not n & 0x3FFF:
-            now = time.monotonic()
-            if now - last >= every:
-                last = now
-                print(f"  {n:,} events, at {ev['occurred_at'][:10]}, {n / (now - began):,.0f}/s",
-                      file=progress, flush=True)
-    if progress is not None:
-        secs = max(time.monotonic() - began, 1e-9)
-        print(f"  {n:,} events in {secs:.1f} s ({n / secs:,.0f}/s)", file=progress, flush=True)
-    return counts
 
 
 def passing(events: Iterable[dict], write: Callable[[dict], object]) -> Iterator[dict]:

@@ -12,6 +12,7 @@ implementation can serialise it and batch one event's work into one round trip.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -70,6 +71,32 @@ class StateError(TianwangError):
     """The online state cannot be read back (a corrupt or missing checkpoint): rebuild from the log."""
 
     code = "state_unavailable"
+
+
+class Watermark:
+    """The least ts among the last `span` appended events (a monotonic deque: O(1) amortised).
+
+    The event-time clock of a tenant: each backend's eviction and the link network's window read it."""
+
+    __slots__ = ("span", "count", "recent")
+
+    def __init__(self, span: int, count: int = 0, recent: Sequence[tuple[int, int]] = ()):
+        self.span, self.count = span, count
+        self.recent: deque[tuple[int, int]] = deque(recent)  # (event number, ts), ts increasing
+
+    def add(self, ts: int) -> int:
+        recent = self.recent
+        while recent and recent[-1][1] >= ts:
+            recent.pop()
+        recent.append((self.count, ts))
+        if recent[0][0] <= self.count - self.span:
+            recent.popleft()
+        self.count += 1
+        return recent[0][1]
+
+    @property
+    def ts(self) -> int:
+        return self.recent[0][1]
 
 
 class WindowState(Protocol):

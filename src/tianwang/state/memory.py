@@ -16,41 +16,16 @@ Not thread-safe: the walk calls it from one thread (or under one lock).
 from __future__ import annotations
 
 import sys
-from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tianwang.state import checkpoint as ckpt
-from tianwang.state.base import Append, StateError, Stats, WindowQuery
+from tianwang.state.base import Append, StateError, Stats, Watermark, WindowQuery  # Watermark: importers read it here too
 from tianwang.state.series import Series
 
 DEFAULT_LATENESS_MS = 3_600_000
 DEFAULT_WATERMARK_EVENTS = 1024
-
-
-class Watermark:
-    """The least ts among the last `span` appended events (a monotonic deque: O(1) amortised)."""
-
-    __slots__ = ("span", "count", "recent")
-
-    def __init__(self, span: int, count: int = 0, recent: Sequence[tuple[int, int]] = ()):
-        self.span, self.count = span, count
-        self.recent: deque[tuple[int, int]] = deque(recent)  # (event number, ts), ts increasing
-
-    def add(self, ts: int) -> int:
-        recent = self.recent
-        while recent and recent[-1][1] >= ts:
-            recent.pop()
-        recent.append((self.count, ts))
-        if recent[0][0] <= self.count - self.span:
-            recent.popleft()
-        self.count += 1
-        return recent[0][1]
-
-    @property
-    def ts(self) -> int:
-        return self.recent[0][1]
 
 
 class MemoryState:

@@ -8,7 +8,7 @@ what the in-memory series keeps too. A window query fetches each series' entries
 (t - longest, t] — all of an event's series in one pipeline — and answers the ops with the very
 `Series` code the memory backend runs, so both backends give the same values by construction
 (tests/state/test_redis_state.py runs random histories through both). The walk sends the read
-with its change-log round trip (`prefetch`, ingest/changes.py), so a decision costs Redis two
+with its change-log round trip (`prefetch`, live/changes.py), so a decision costs Redis two
 round trips: that one, and the append.
 
 Appends are idempotent. A walk cut short after its append (a replica killed before its

@@ -62,6 +62,22 @@ _CUBE_COLS = [decisions.c[n] for n in ("seq", "tenant", "event_id", "scene", "ts
                                       "latency_us")]
 
 
+def live_page(conn: Connection, *, tenant: str, outcome: str | None = None, after_seq: int | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+    """The console's live page: the newest decisions (newest first), or those after `after_seq`
+    (oldest first), optionally of one outcome."""
+    cols = (decisions.c.seq, decisions.c.event_id, decisions.c.scene, decisions.c.customer_id, decisions.c.ts,
+            decisions.c.outcome, decisions.c.score, decisions.c.reasons, decisions.c.strategy, decisions.c.policy_version)
+    query = select(*cols).where(decisions.c.tenant == tenant)
+    if outcome is not None:
+        query = query.where(decisions.c.outcome == outcome)
+    if after_seq is None:
+        query = query.order_by(decisions.c.seq.desc()).limit(limit)
+    else:
+        query = query.where(decisions.c.seq > after_seq).order_by(decisions.c.seq).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def iter_decided_since(engine: Any, *, since: datetime, batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
     """Pages of the decisions made since `since` (wall time), in seq order, each read on a short
     connection: what the monitoring cube is refilled from."""

@@ -58,3 +58,9 @@ def _pages(engine: Engine, query: Select, last: int, batch: int) -> Iterator[dic
 def max_seq(conn: Connection) -> int:
     """The highest event seq stored, 0 when there is none."""
     return conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()
+
+
+def iter_ids(conn: Connection) -> Iterator[tuple[str, str]]:
+    """Every stored (tenant, event_id), streamed: the index of what a repeat may be."""
+    for row in conn.execute(select(events.c.tenant, events.c.event_id)).yield_per(10_000):
+        yield tuple(row)

@@ -45,6 +45,14 @@ def held(conn: Connection, *, tenant: str | None = None) -> list[dict[str, Any]]
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def rejected_customers(conn: Connection, *, tenant: str | None = None) -> list[tuple[str, str]]:
+    """The (tenant, customer) pairs with a held event since re-decided to reject."""
+    query = select(holds.c.tenant, holds.c.customer_id).where(holds.c.status == REJECTED)
+    if tenant is not None:
+        query = query.where(holds.c.tenant == tenant)
+    return [tuple(r) for r in conn.execute(query.distinct()).all()]
+
+
 def page(conn: Connection, *, tenant: str, status: str | None = None, customer_id: str | None = None,
          after_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """A tenant's holds after `after_id`, oldest first, optionally of one status or customer."""

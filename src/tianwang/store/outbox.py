@@ -2,7 +2,7 @@
 
 A row is written in the same transaction as the change it tells of (a revised decision, a
 released hold, a flagged ring), so a notification exists if and only if its change was
-committed. The delivery worker (`ingest/webhooks.py`) posts pending rows to the tenant's
+committed. The delivery worker (`delivery/webhooks.py`) posts pending rows to the tenant's
 webhook and marks them delivered, or retries them later, or gives up (`dead`); a lending
 system without a webhook reads the same rows with `GET /v1/notifications`.
 """

@@ -8,7 +8,7 @@ order.
 
 An event may carry **effects**: callables given the transaction's connection, run after the
 batch's inserts, in submission order — the holds, outbox rows and audit records its walk
-produced (ingest/notify.py), committed exactly when the event is. An effect must not fail
+produced (ingest/walk.py step 7: holds/, cases/, interventions/), committed exactly when the event is. An effect must not fail
 on a repeat (its inserts ignore conflicts).
 
 Failures stay local: a duplicate (tenant, event_id) fails only its own Future (`DuplicateEvent`);
@@ -24,7 +24,7 @@ caller waiting for hundreds of events is woken once per batch instead of once pe
 (one Future callback per event means one thread hand-off, and on an event loop one self-pipe
 write, per event).
 
-`ScratchWriter` has the same interface and stores nothing: the writer of a scratch runtime
+`ScratchWriter` has the same interface and stores nothing: the writer of a scratch platform
 (a backtest), whose records nobody reads.
 """
 
@@ -263,12 +263,12 @@ class GroupCommitWriter:
 
 
 class ScratchWriter:
-    """The writer of a scratch runtime (a backtest): stores nothing and answers at once.
+    """The writer of a scratch platform (a backtest): stores nothing and answers at once.
 
     The same interface as GroupCommitWriter, so the walk is the same code: `submit` resolves
     its Future with the next seq straight away and tells the listeners, as if the event had
     been committed in a batch of one. Of each event it keeps only its body hash, keyed by
-    tenant and event_id, so the runtime can still answer a repeat and refuse a different
+    tenant and event_id, so the ledger can still answer a repeat and refuse a different
     body under an id already used; events and decisions themselves go nowhere.
     """
 

@@ -1,0 +1,41 @@
+"""The platform's secrets: the PII key, the console's session key, the device-token key.
+
+One secret to keep in server mode: every replica must hash the same phone alike, so
+`TIANWANG_PII_KEY` is required there, and the console and device keys are derived from it.
+Embedded, each is a file made in the data folder on first start (mode 0600).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from tianwang.config import Settings
+
+
+def pii_key(settings: Settings) -> bytes:
+    if settings.pii_key:
+        return settings.pii_key.encode()
+    path = settings.data_dir / "pii.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def console_key(settings: Settings) -> bytes:
+    """The key console sessions are signed with (a file in the data folder, made on first start:
+    every process of one deployment shares it; deleting it signs everyone out). Server mode:
+    derived from the PII key, which every replica has."""
+    if settings.state:
+        return hashlib.sha256(b"tianwang console\0" + pii_key(settings)).digest()
+    path = settings.data_dir / "console.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def device_key(settings: Settings) -> bytes:
+    """The key device tokens are signed with: derived from the PII key, so one secret to keep."""
+    return hashlib.sha256(b"tianwang device token\0" + pii_key(settings)).digest()

@@ -1,0 +1,1 @@
+"""Held decisions: the book of each tenant (book.py), what ends them (effects.py, reverse.py, service.py)."""
