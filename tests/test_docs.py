@@ -137,3 +137,23 @@ def test_every_policy_keyword_and_measure_is_documented(heading, what, names):
     page = (ROOT / "docs" / "policy.md").read_text()
     missing = sorted(set(names) - _shown_as_code(_section(page, heading)))
     assert not missing, f"docs/policy.md {heading.strip() or '(opening)'} does not show these {what} as code: {', '.join(missing)}"
+
+
+def test_the_walks_steps_are_numbered_in_the_order_they_run_and_as_the_design_page_numbers_them():
+    """ingest/walk.py's `walk()` calls steps 2-9 each on a line ending `# N`; docs/design.md lists
+    steps 1-9 with their names. Same numbers, same names, ascending in the order they run."""
+    import inspect
+    import re
+
+    from tianwang.ingest import walk
+
+    called = [(int(n), fn) for fn, n in re.findall(r"(\w+)\(.*#\s*(\d)\s*$", inspect.getsource(walk.walk), re.M)]
+    assert [n for n, _ in called] == list(range(2, 10))
+    page = (ROOT / "docs" / "design.md").read_text()
+    block = page.split("POST /v1/events", 1)[1].split("```", 1)[0]
+    listed = {int(n): name.strip().replace(" ", "_") for n, name in re.findall(r"^\s+(\d) (\w+(?: \w+)?)\s{2,}", block, re.M)}
+    assert sorted(listed) == list(range(1, 10)), listed
+    assert listed[1] == "validate" and walk.validate.__doc__.startswith("Step 1:")
+    for n, fn in called:
+        assert listed[n] in fn, (n, listed[n], fn)
+        assert getattr(walk, fn).__doc__.startswith(f"Step {n}:"), fn

@@ -1,7 +1,7 @@
 """Alerts: what puts a subject in front of an investigator, grouped into its open case.
 
 Two things raise an alert, each once (its `(tenant, kind, source)` is unique):
-- a decision whose outcome is `review` (`alerts_for`, called by the walk's step 8): kind
+- a decision whose outcome is `review` (`alerts_for`, called by the walk's step 7): kind
   `decision`, source the event id, its first reason and its score;
 - a ring flagged by a reverse trigger (`ring_alert`): kind `ring`, source `<ring_id>:<code>`.
 

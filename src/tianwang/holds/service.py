@@ -1,6 +1,6 @@
 """What ends a hold, in the walk and outside it.
 
-- `on_decision` (the walk's step 8, under the lock): the delays that ended by the tenant's
+- `on_decision` (the walk's step 7, under the lock): the delays that ended by the tenant's
   clock are **released** (`hold.released`); the reverse triggers run on the event's ring
   (holds/reverse.py); a review, verify or delay of a money scene is **held**.
 - `release_due`: the sweeper, once a second, releases the delays that ended for tenants quiet

@@ -28,7 +28,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from tianwang.device.registry import DeviceRegistry
@@ -69,11 +69,10 @@ class Live:
 
     # ------------------------------------------------------------------ the lock
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the lock: the walk, and whoever reads a network or a book."""
-        with self._lock:
-            yield
+    def locked(self) -> AbstractContextManager:
+        """Hold the lock (`with live.locked():`): the walk, and whoever reads a network or a book.
+        The lock itself, re-entrant, so the walk pays nothing for the name."""
+        return self._lock
 
     @contextmanager
     def quiesced(self) -> Iterator[None]:

@@ -1,4 +1,4 @@
-"""Compile the variables a strategy needs into a `Plan`: step 4 of the walk, run plain.
+"""Compile the variables a strategy needs into a `Plan`: step 5 of the walk, run plain.
 
 Owns the plan: which fields to read, which (stream, key) series to query and what to ask
 each (one `WindowQuery` per stream, all its variables' windows and ops deduplicated), which
