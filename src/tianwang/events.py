@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import operator
 import re
+import unicodedata
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo
@@ -69,6 +70,20 @@ class EventError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
 
 
+_ANY_DIGIT = re.compile(r"\d")  # every Unicode decimal digit (Nd): fullwidth ６, Arabic-Indic ٦, …
+
+
+def keyed(value: str) -> str:
+    """A value that becomes a key (a phone, an ID or card number, an email, an IP), in the one form
+    it is validated, hashed and matched in: NFKC (fullwidth letters and digits, as Chinese input
+    methods type them, become ASCII) and every other decimal digit as its ASCII digit. Without
+    this, `６２２２…` validates, hashes to another value than `6222…`, and walks past a blacklist."""
+    if value.isascii():
+        return value
+    value = unicodedata.normalize("NFKC", value)
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), value)
+
+
 def _clean(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("contains control characters")
@@ -81,7 +96,7 @@ Money = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_FEN, description="integer
 
 def id_number_valid(value: str) -> bool:
     """True for an 18-character resident ID whose last character is its ISO 7064 MOD 11-2 check."""
-    if len(value) != 18 or not value[:17].isdigit():
+    if len(value) != 18 or not (value.isascii() and value[:17].isdigit()):
         return False
     total = sum(map(operator.mul, map(int, value[:17]), _ID_WEIGHTS))  # no generator: hot path
     if _ID_CHECK[total % 11] != value[17].upper():
@@ -95,7 +110,7 @@ def id_number_valid(value: str) -> bool:
 
 def luhn_valid(value: str) -> bool:
     """True when a digit string passes the Luhn check used by bank cards."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return False
     total = 0
     for i, ch in enumerate(reversed(value)):
@@ -109,7 +124,7 @@ def luhn_valid(value: str) -> bool:
 
 
 def normalise_phone(value: str) -> str:
-    digits = re.sub(r"[\s-]", "", value)
+    digits = re.sub(r"[\s-]", "", keyed(value))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -177,7 +192,7 @@ class EventBase(BaseModel):
         if _IPV4.match(v):  # the common case, canonical already: skip the ipaddress module
             return v
         try:
-            return str(ipaddress.ip_address(_clean(v)))
+            return str(ipaddress.ip_address(keyed(_clean(v))))
         except ValueError:
             raise ValueError("not an IPv4 or IPv6 address") from None
 
@@ -191,7 +206,7 @@ class EventBase(BaseModel):
     def _id_number(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        v = _clean(v).upper()
+        v = keyed(_clean(v)).upper()
         if not id_number_valid(v):
             raise ValueError("not a valid 18-character resident ID (MOD 11-2 check or birth date fails)")
         return v
@@ -201,7 +216,7 @@ class EventBase(BaseModel):
     def _email(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        v = _clean(v).lower()
+        v = keyed(_clean(v)).lower()
         if not re.match(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[a-z0-9-]{2,}$", v):
             raise ValueError("not an email address")
         return v
@@ -371,7 +386,7 @@ class Behavior(EventBase):
 
 
 def card_number(value: str) -> str:
-    digits = re.sub(r"[\s-]", "", _clean(value))
+    digits = re.sub(r"[\s-]", "", keyed(_clean(value)))
     if not (12 <= len(digits) <= 19) or not luhn_valid(digits):
         raise ValueError("not a bank card number (12-19 digits passing the Luhn check)")
     return digits

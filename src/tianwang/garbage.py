@@ -95,7 +95,7 @@ _PRIVATE_V4 = (
 @lru_cache(maxsize=65_536)
 def _ip(v: str) -> bool:
     parts = v.split(".")
-    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts):
         n = 0
         for p in parts:
             n = n << 8 | int(p)
@@ -110,7 +110,7 @@ def _ip(v: str) -> bool:
 
 def _phone(v: str) -> bool:
     d = v.strip()
-    if junk(d) or not d.isdigit():
+    if junk(d) or not (d.isascii() and d.isdigit()):
         return True
     sub = d[-8:]
     return d in PLACEHOLDER_PHONES or len(set(sub)) == 1 or sub in PLACEHOLDER_SUBSCRIBERS
@@ -123,7 +123,7 @@ def _id_number(v: str) -> bool:
 
 def _card(v: str) -> bool:
     d = v.strip()
-    return junk(d) or not d.isdigit() or len(set(d[6:-1])) <= 1 or d in PLACEHOLDER_CARDS
+    return junk(d) or not (d.isascii() and d.isdigit()) or len(set(d[6:-1])) <= 1 or d in PLACEHOLDER_CARDS
 
 
 def _email(v: str) -> bool:

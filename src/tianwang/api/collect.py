@@ -58,7 +58,7 @@ async def collect_beacon(request: Request) -> Response:
         return _refuse(request, 404, "unknown_site", "site: the tenant id the SDK was given (data-site)")
     limit = rt.settings.max_beacon_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         return _refuse(request, 413, "too_large", f"a beacon is at most {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -32,7 +32,7 @@ async def json_body(request: Request, *, limit: int | None = None) -> Any:
     (`limit`: bytes, default the setting `max_body_bytes`)."""
     limit = limit or platform(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "too_large", f"body over {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -101,7 +101,7 @@ async def intervention_result(task_id: str, request: Request, who: Tenant = Depe
     from tianwang.interventions.worker import record_result
     from tianwang.store import interventions as iv_repo
 
-    if not task_id.isdigit() or len(task_id) > 18:
+    if not (task_id.isascii() and task_id.isdigit()) or len(task_id) > 18:
         raise ApiError(422, "invalid_query", "task_id: a task number")
     raw = await json_body(request)
     if not isinstance(raw, dict) or set(raw) - {"outcome", "detail", "by"}:

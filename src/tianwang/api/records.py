@@ -59,7 +59,7 @@ def timeline(
 
 def _parse_cursor(cursor: str) -> tuple[int, int]:
     ts, _, seq = cursor.partition(".")
-    if not (ts.lstrip("-").isdigit() and seq.isdigit()):
+    if not (ts.lstrip("-").isascii() and ts.lstrip("-").isdigit() and seq.isascii() and seq.isdigit()):
         raise ApiError(422, "invalid_query", "cursor: pass the next_cursor of the previous page as it is")
     return int(ts), int(seq)
 

@@ -90,7 +90,7 @@ def parse_path(path: str, *, tag: str | None = None, id: str | None = None, name
                 step_id = value
             elif kind == ".":
                 cls.add(value)
-            elif value.isdigit():
+            elif value.isascii() and value.isdigit():
                 nth = int(value)
         steps.append(Step(step_tag, step_id, frozenset(cls), nth, attrs))
     attrs = {k: v for k, v in (("name", name), ("type", input_type)) if v}

@@ -56,7 +56,7 @@ async def _do(fn, *args, **kwargs) -> Any:
 
 
 def _case_id(raw: str) -> int:
-    if not raw.isdigit() or not 0 < len(raw) <= 18:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < len(raw) <= 18:
         raise ApiError(422, "invalid_query", "case_id: a case number")
     return int(raw)
 

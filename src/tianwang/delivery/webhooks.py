@@ -59,7 +59,7 @@ def verify_signature(secret: str, header: str, body: bytes, *, tolerance_s: floa
     parts = [p.partition("=") for p in (header or "").split(",")]
     stamps = [v for k, _, v in parts if k.strip() == "t"]
     candidates = [v.strip() for k, _, v in parts if k.strip() == "v1"]
-    if len(stamps) != 1 or not candidates or not stamps[0].strip().isdigit():
+    if len(stamps) != 1 or not candidates or not (stamps[0].strip().isascii() and stamps[0].strip().isdigit()):
         return False
     t = int(stamps[0])
     if abs((time.time() if now is None else now) - t) > tolerance_s:

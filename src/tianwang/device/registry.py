@@ -321,7 +321,7 @@ class DeviceRegistry:
     def _verify(self, token: str) -> str | None:
         """The device id of a well-formed token with a good signature, else None."""
         parts = token.split(".") if isinstance(token, str) and len(token) <= 128 else ()
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         return parts[0] if hmac.compare_digest(parts[2], self._mac(parts[0], int(parts[1]))) else None
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tianwang.events import Hasher, card_number, id_number_valid, is_placeholder, normalise_phone
+from tianwang.events import Hasher, card_number, id_number_valid, is_placeholder, keyed, normalise_phone
 from tianwang.timefmt import to_ms
 
 LIST_TYPES = ("black", "grey", "white")
@@ -105,15 +105,16 @@ def _stored_value(entity: str, value: str, hasher: Hasher) -> str:
     if kind == "phone":
         return hasher("phone", normalise_phone(value))
     if kind == "id_number":
-        if not id_number_valid(value.upper()):
+        value = keyed(value).upper()
+        if not id_number_valid(value):
             raise ValueError("not a valid 18-character resident ID")
-        return hasher("id_number", value.upper())
+        return hasher("id_number", value)
     if kind == "card":
         return hasher("card", card_number(value))
     if kind == "email":
-        return hasher("email", value.lower())
+        return hasher("email", keyed(value).lower())
     if entity == "ip":
-        return str(ipaddress.ip_address(value))
+        return str(ipaddress.ip_address(keyed(value)))
     return value
 
 

@@ -36,7 +36,7 @@ def ring_name(n: int) -> str:
 
 
 def ring_number(name: str) -> int | None:
-    if len(name) == 7 and name[0] == "R" and name[1:].isdigit():
+    if len(name) == 7 and name[0] == "R" and name[1:].isascii() and name[1:].isdigit():
         return int(name[1:])
     return None
 
