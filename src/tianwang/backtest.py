@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from tianwang.decision.outcomes import OUTCOMES, STOPPED
 from tianwang.holds.book import HELD_OUTCOMES as HELD
@@ -393,6 +394,6 @@ def backtest(policy: Path, events: Path, *, against: Path | None = None, console
             out["bad_lines"] = [{"line": n, "message": m} for n, m in tally.bad_lines]
         if stop_on_error and tally.bad_lines:
             n, message = tally.bad_lines[0]
-            console.print(f"[bold red]{role} stopped[/] at line {n}: {message}")
+            console.print(f"[bold red]{role} stopped[/] at line {n}: {escape(message)}")
         out["policies"][role] = {"folder": str(folder), "name": bundle.name, **figures(tally)}
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tianwang.decision.outcomes import OUTCOMES
@@ -110,6 +111,6 @@ def print_report(result: dict, console: Console) -> None:
     if bad:
         console.print(f"[red]{len(bad)} bad lines[/] (reported and skipped):")
         for b in bad[:20]:
-            console.print(f"[red]line {b['line']}[/]: {b['message']}")
+            console.print(f"[red]line {b['line']}[/]: {escape(b['message'])}")
         if len(bad) > 20:
             console.print(f"… and {len(bad) - 20} more bad lines")

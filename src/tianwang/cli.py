@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from tianwang.config import Settings, settings_help
 from tianwang.errors import TianwangError
@@ -229,7 +230,6 @@ def simulate(customers: int, days: int, seed: int, start, volume: float, out: Pa
 
 
 def _print_feed(result) -> None:
-    from rich.markup import escape
 
     show = Console(soft_wrap=True, width=200)
     show.print(result.line())
@@ -311,7 +311,7 @@ def publish(folder: Path, note: str, actor: str, tenant: str, data_dir, db) -> N
     engine = _engine(data_dir, db)
     with engine.begin() as conn:
         version, bundle = _or_exit(lambda: versions.publish_folder(conn, tenant=tenant, folder=folder, actor=actor, note=note))
-    console.print(f"[green]published[/] {bundle.name} as version {version} for tenant {tenant}")
+    console.print(f"[green]published[/] {escape(bundle.name)} as version {version} for tenant {tenant}")
     _print_summary(bundle.summary())
     _print_collect_matches(engine, tenant, bundle)
 
@@ -514,7 +514,7 @@ def _or_exit(fn):
     try:
         return fn()
     except (TianwangError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(1)
 
 

@@ -32,6 +32,7 @@ import orjson
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -164,7 +165,7 @@ def _cube_report(console: Console, base: str, key: str) -> None:
             body = client.get("/v1/monitor/cube", params={"step": "hour", "to": days["to"],
                                                           "from": week.isoformat()}).raise_for_status().json()
     except httpx.HTTPError as exc:
-        console.print(f"[red]could not read the monitoring cube[/]: {exc}")
+        console.print(f"[red]could not read the monitoring cube[/]: {escape(str(exc))}")
         return
     busiest = max(body["buckets"], key=lambda b: b["decisions"])
     top = ", ".join(f"{code} {n:,}" for code, n in list(days["totals"]["reasons"].items())[:3]) or "none"
@@ -191,7 +192,7 @@ def _holds_report(console: Console, base: str, key: str) -> None:
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
             holds, told = every(client, "/v1/holds"), every(client, "/v1/notifications")
     except httpx.HTTPError as exc:
-        console.print(f"[red]could not read the holds[/]: {exc}")
+        console.print(f"[red]could not read the holds[/]: {escape(str(exc))}")
         return
     ended = Counter((h["status"], (h["resolved_by"] or "").partition(":")[0]) for h in holds)
     topics = Counter(n["topic"] for n in told)
@@ -355,7 +356,7 @@ def _report(console: Console, tally: Tally, generated: int, interrupted: bool) -
                   f"({tally.answered / max(elapsed, 1e-9):,.0f}/s); decision latency p50 {p50:.2f} ms, "
                   f"p99 {p99:.2f} ms" + ("  (interrupted)" if interrupted else ""), width=width)
     for err in tally.errors[:5]:
-        console.print(f"[red]error[/] {err}", soft_wrap=True)
+        console.print(f"[red]error[/] {escape(str(err))}", soft_wrap=True)
     table = Table("ground truth", "events", *OUTCOMES, "stopped", "intervened", "slipped through",
                   title="What the default policy caught, and what slipped through, by ground truth",
                   box=box.SIMPLE_HEAD)

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -59,7 +60,7 @@ class Summary:
         table.add_row("all", *(str(self.outcomes[o]) for o in outcomes), str(self.events), style="bold")
         console.print(table)
         for n, message in self.bad_lines[:20]:
-            console.print(f"[red]line {n}[/]: {message}")
+            console.print(f"[red]line {n}[/]: {escape(message)}")
         if len(self.bad_lines) > 20:
             console.print(f"… and {len(self.bad_lines) - 20} more bad lines")
 
@@ -146,7 +147,7 @@ def _replay_local(rt, path: Path, tenant: str, stop_on_error: bool, console: Con
         _settle(pending, summary, stop_on_error, observe)
     except StopReplay as exc:
         _settle(pending, summary, False, observe)  # decided before the run stopped: they count
-        console.print(f"[bold red]stopped[/]: {exc}")
+        console.print(f"[bold red]stopped[/]: {escape(str(exc))}")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -185,7 +186,7 @@ def replay_http(path: Path, *, url: str, api_key: str, stop_on_error: bool, cons
                 _send(client, chunk, summary, stop_on_error)
                 progress.update(task, completed=progress.tasks[0].total)
         except StopReplay as exc:
-            console.print(f"[bold red]stopped[/]: {exc}")
+            console.print(f"[bold red]stopped[/]: {escape(str(exc))}")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -137,3 +137,12 @@ def test_list_api_bad_input_stores_nothing(tmp_path):
             assert api.get("/v1/customers/%3Cscript%3E/timeline").json()["items"] == []
     finally:
         rt.close()
+
+
+def test_an_error_message_is_printed_as_written_not_as_terminal_markup(tmp_path):
+    """Rich markup in what the user sent ([i], [red]) is shown, not swallowed (issue 16, item 19)."""
+    f = tmp_path / "[bold]suspects.csv"
+    f.write_text("list_type,entity,value,reason\n")
+    r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
+    assert r.exit_code == 1
+    assert "[bold]suspects.csv: has no entries" in r.output, r.output
