@@ -8,12 +8,11 @@ and strategies the server would use. The ground truth the simulator writes (`lab
 `ring_id`, `attack_id`) ends up under the record's `attributes`, which no policy variable
 reads; it is only read here, from the raw line, to score the decision.
 
-Scratch (`app.boot.open(..., scratch=True)`) is the same walk with three things off that a
+Scratch (`app.boot.open(..., scratch=True)`) is the same walk with two things off that a
 backtest never reads: records (the writer stores nothing, and keeps a body hash per event
-to still tell repeats), the state checkpoint on close, and the time budget (a decision over
-its strategy's `timeout_ms` takes `on_error` live; replayed, the overrun is the replaying
-machine's own pause, and would change a few decisions at random). Every decision is the
-stored walk's otherwise: tests/backtest/test_scratch.py compares them one by one.
+to still tell repeats) and the state checkpoint on close. A decision depends on its inputs
+alone, never on how long it took, so every decision is the stored walk's:
+tests/backtest/test_scratch.py compares them one by one.
 
 `run_policy` replays and tallies one policy in this process; `run_policies` runs each in a
 worker process (`jobs` at a time: `--against` runs both at once on two cores) that sends its

@@ -151,7 +151,7 @@ def replay(log: Path, url: str | None, api_key: str | None, stop_on_error: bool,
             raise click.UsageError("--url needs --api-key (or TIANWANG_API_KEY)")
         summary = replay_http(log, url=url, api_key=api_key, stop_on_error=stop_on_error, console=console)
     else:
-        rt = _platform(data_dir, db, background=False)
+        rt = _platform(data_dir, db, background=False, clock="event")  # a replay ends delays by event time
         try:
             summary = replay_local(rt, log, tenant=tenant, stop_on_error=stop_on_error, console=console)
         finally:

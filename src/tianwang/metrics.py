@@ -20,6 +20,9 @@ class Metrics:
             "tianwang_decision_seconds", "Time to decide (variables and rules)", ["scene"], buckets=LATENCY_BUCKETS, registry=r
         )
         self.fallbacks = Counter("tianwang_fallbacks", "Decisions that took the fallback outcome", ["scene"], registry=r)
+        self.over_budget = Counter("tianwang_decisions_over_budget", "Decisions that took longer than their "
+                                   "strategy's timeout_ms (kept as decided: only the latency is late)", ["scene"],
+                                   registry=r)
         self.duplicates = Counter("tianwang_duplicate_events", "Repeated event_ids answered from the record", registry=r)
         self.rejected = Counter("tianwang_rejected_requests", "Requests refused before any decision", ["reason"], registry=r)
         self.rule_hits = Counter("tianwang_rule_hits", "Rules that fired", ["scene", "code"], registry=r)

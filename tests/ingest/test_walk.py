@@ -8,6 +8,7 @@ one, step 6 decides and says why, step 7 holds what waits, step 9 stores what wa
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
@@ -147,14 +148,62 @@ def test_a_delayed_drawdown_is_held_until_its_delay_ends(rt):
     assert book.of("c-3") == []
 
 
-def test_a_decision_over_its_budget_takes_the_fallback_and_says_so(rt, monkeypatch):
+def test_a_decision_over_its_budget_is_the_decision_it_would_have_been(rt, monkeypatch):
     import itertools
-    import types
 
     from tianwang.ingest import walk
 
     ticks = itertools.count(0.0, 1.0)  # every reading of the clock a second after the last
     monkeypatch.setattr(walk, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks)))
-    answer = accept(rt, DEMO, apply_event("slow-1")).wait()
-    assert answer["outcome"] == "review"  # the strategy's on_error
-    assert "budget" in answer["fallback"]
+    answers = [accept(rt, DEMO, apply_event(f"slow-{i}", customer="c-7", minute=i)).wait() for i in range(3)]
+    assert [a["outcome"] for a in answers] == ["pass", "pass", "reject"]  # as fast: the rules decide
+    assert all(a["fallback"] is None and a["latency_ms"] >= 1000 for a in answers)
+
+
+SHADOW_FAILS = """
+strategies:
+  - name: apply_shadow_broken
+    scene: apply
+    mode: shadow
+    rules:
+      - code: SHADOW_DIVIDES
+        when: "amount / zero_amount > 1"
+        outcome: reject
+        reason: "a shadow that divides by zero"
+"""
+
+
+def test_a_shadow_that_fails_or_is_slow_never_changes_the_live_decision(tmp_path, monkeypatch):
+    """Shadows are decided after the active strategy, apart from it (issue 16, item 5)."""
+    folder = tmp_path / "policy"
+    for name, text in POLICY.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    (folder / "variables" / "z.yaml").write_text(
+        "variables:\n  - name: zero_amount\n    kind: expr\n    expr: \"amount - amount\"\n"
+        "    description: Always 0, so the shadow's rule divides by zero\n")
+    (folder / "strategies" / "shadow.yaml").write_text(SHADOW_FAILS)
+    rt = open_runtime(tmp_path / "data", None, policy_dir=folder)
+    try:
+        bundle, _ = rt.policies.bundle("demo")
+        shadow_plan = bundle.plans["apply_shadow_broken"]
+        real = shadow_plan.compute
+
+        def broken(*a, **k):
+            raise RuntimeError("the shadow's store is away")
+
+        monkeypatch.setattr(shadow_plan, "compute", broken)
+        first = accept(rt, DEMO, apply_event("sh-1", customer="c-8")).wait()
+        assert first["outcome"] == "pass" and first["fallback"] is None
+        assert first["shadow"] == [{"strategy": "apply_shadow_broken",
+                                    "error": "RuntimeError: the shadow's store is away"}]
+        monkeypatch.setattr(shadow_plan, "compute", real)
+        from tianwang.ingest import walk
+
+        ticks = iter(range(0, 10**9, 1))  # a slow shadow: the clock moves a second a reading
+        monkeypatch.setattr(walk, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+        second = accept(rt, DEMO, apply_event("sh-2", customer="c-9", minute=1)).wait()
+        assert second["outcome"] == "pass" and second["fallback"] is None
+        assert second["shadow"][0]["strategy"] == "apply_shadow_broken"
+    finally:
+        rt.close()

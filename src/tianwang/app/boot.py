@@ -8,9 +8,8 @@ writer; the background workers. `Platform.close()` drains and checkpoints.
 
 `open(settings, scratch=True)` is the platform of a backtest: the same walk, but the writer
 stores nothing (`ScratchWriter`) and `close()` writes no checkpoint, because nobody reads the
-records or the state of a throwaway data folder, and no decision takes a fallback for being
-over its time budget (`time_budget`). Every other decision is the one a stored run gives; a
-repeat is answered with its identity only, not the first decision.
+records or the state of a throwaway data folder. Every decision is the one a stored run
+gives; a repeat is answered with its identity only, not the first decision.
 """
 
 from __future__ import annotations
@@ -57,10 +56,13 @@ def tune_gc() -> None:
     gc.set_threshold(100_000, 50, 1000)
 
 
-def open(settings: Settings, *, background: bool = True, scratch: bool = False, deliver: bool = True) -> Platform:
+def open(settings: Settings, *, background: bool = True, scratch: bool = False, deliver: bool = True,
+         clock: str | None = None) -> Platform:
     """The platform, up (see the module docstring). `deliver`: run the hold sweeper and the webhook
     and intervention deliveries (one process of a deployment does: the embedded server, or
-    server mode's worker)."""
+    server mode's worker). `clock`: what bounds the tenants' hold clocks — "wall" (serving: no
+    event moves it past the server's wall clock) or "event" (a replay: event time alone); by
+    default "event" in a backtest, "wall" otherwise."""
     settings.check(scratch=scratch)
     shared = bool(settings.state) and not scratch
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,8 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     hasher = Hasher(keys.pii_key(settings))
     live = Live(db=db, state=RedisState(settings.state) if shared else MemoryState(),
                 poison=frozenset(poison_hashes(hasher)), device_key=keys.device_key(settings),
-                timezone=settings.timezone, scratch=scratch, shared=shared)
+                timezone=settings.timezone, scratch=scratch, shared=shared,
+                clock=clock or ("event" if scratch else "wall"))
     metrics = Metrics()
     if shared:
         live.changes = SharedChanges(live, settings.state, on_round_trip=metrics.windows_round_trip.observe)
@@ -77,7 +80,7 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     p = Platform(settings=settings, db=db, hasher=hasher, timezone=ZoneInfo(settings.timezone), metrics=metrics,
                  live=live, policies=PolicyBook(live, policy_dir=settings.policy_dir), tenants=Directory(db),
                  ledger=Ledger(live, scratch=scratch), console_key=keys.console_key(settings),
-                 scratch=scratch, time_budget=not scratch)
+                 scratch=scratch)
     p.demo_key = ensure_demo(db=db, api_key=settings.api_key)
     p.tenants.reload()
     p.policies.reload()

@@ -1,8 +1,8 @@
 """The running platform: a plain object of narrow parts, built by app/boot.py.
 
 What the edge (api, console, cli) is handed. Each part has one job; the walk reads
-`live`, `policies`, `ledger`, `hasher`, `timezone`, `writer`, `feed`, `metrics` and
-`time_budget` (ingest/walk.py `Parts`), services take the parts they name.
+`live`, `policies`, `ledger`, `hasher`, `timezone`, `writer`, `feed` and `metrics`
+(ingest/walk.py `Parts`), services take the parts they name.
 """
 
 from __future__ import annotations
@@ -44,11 +44,6 @@ class Platform:
     console_key: bytes = b""
     demo_key: str | None = None  # the demo tenant's API key, when it was made by this start
     scratch: bool = False  # a backtest: nothing stored, no checkpoint
-    # Whether a decision over its strategy's timeout_ms takes on_error. Not in a backtest: a
-    # pause of the replaying process would give a few events a fallback outcome at random,
-    # and no two runs would agree (measured on a month of 20,000 customers: collections of
-    # the young generation up to 0.17 s, 14 of 250,932 decisions over the 50 ms budget).
-    time_budget: bool = True
     log: logging.Logger = field(default=log)
 
     @property

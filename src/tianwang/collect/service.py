@@ -40,7 +40,7 @@ def collect(p: Parts, tenant: Tenant, raw: Any, *, ip: str | None, header_order:
         """Walk one event; whether it was stored anew (and so carried `effects`)."""
         nonlocal conflicts
         try:
-            accepted = accept(p, tenant, body, effects=effects)
+            accepted = accept(p, tenant, body, effects=effects, clock=False)  # a beacon never moves the hold clock
         except Conflict:
             conflicts += 1
             return False

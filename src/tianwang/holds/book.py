@@ -8,8 +8,11 @@ and the delays in the order they end. The `holds` table is the record; this is i
 loaded from it at start (and again when a commit failed, see Live.apply_reverts).
 
 The book's **clock** is event time: the latest `occurred_at` the tenant sent, moving on at
-wall speed while the tenant is quiet (`now`). A backtest, which never waits, releases delays
-by event time alone; a live server's sweeper releases them as the wall clock passes.
+wall speed while the tenant is quiet (`now`). No client can push it ahead: live, an event
+moves it at most to the server's wall clock (`bound`), so an event dated tomorrow (or 2099)
+releases nothing early, and the anonymous beacons of codeless collection never move it at
+all. A backtest or a replay, which never waits, releases delays by event time alone (no
+bound), so offline still equals online for every event not dated in the future.
 
 In server mode every replica keeps the book: each change is told to the book's `journal`
 (ingest/changes.py sends it to the other replicas, which make the same change).
@@ -49,7 +52,10 @@ class Hold:
 class HoldBook:
     """One tenant's held events: by customer, and the delays by the time they end."""
 
-    def __init__(self, holds: Iterable[Hold] = (), *, clock: int = 0, keep_revised: bool = False):
+    def __init__(self, holds: Iterable[Hold] = (), *, clock: int = 0, keep_revised: bool = False,
+                 bound: Callable[[], int] | None = None):
+        """`bound()`: the latest the clock may be (epoch ms: the server's wall clock), or None for
+        event time alone (a backtest, a replay)."""
         # A backtest's book keeps the ids of the held events reverse notification rejected (to
         # score them against the ground truth); a server's does not grow with them.
         self.revised: list[str] | None = [] if keep_revised else None
@@ -57,7 +63,8 @@ class HoldBook:
         self.by_customer: dict[str, dict[str, Hold]] = {}
         self._ends: list[tuple[int, str]] = []  # heap of (until, event_id); stale entries skipped
         self.alerted: set[tuple[str, str]] = set()  # (ring id, trigger code) already told
-        self.clock = clock
+        self.bound = bound
+        self.clock = clock if bound is None else min(clock, bound())
         self._clock_wall = time.monotonic()
         self.journal: Callable[..., None] | None = None  # told (op, *args) of each change, server mode
         for hold in holds:
@@ -97,7 +104,10 @@ class HoldBook:
         return sorted(mine.values(), key=lambda h: (h.ts, h.event_id)) if mine else []
 
     def tick(self, ts: int) -> int:
-        """An event of this time arrived: the clock moves on to it (never back). The new clock."""
+        """An event of this time arrived: the clock moves on to it (never back, and never past
+        `bound`). The new clock."""
+        if self.bound is not None and ts > self.clock:
+            ts = min(ts, self.bound())
         if ts > self.clock:
             self.clock = ts
             self._clock_wall = time.monotonic()

@@ -32,10 +32,11 @@ if TYPE_CHECKING:
 
 
 def on_decision(*, live: Live, metrics: Metrics, tenant: str, bundle: Bundle, record: dict,
-                measures: dict | None, decision: dict) -> list[Effect]:
-    """Step 8's holds: release ended delays, apply the reverse triggers, hold this event."""
+                measures: dict | None, decision: dict, clock: bool = True) -> list[Effect]:
+    """Step 7's holds: release ended delays, apply the reverse triggers, hold this event.
+    `clock`: whether the event's time moves the tenant's clock (not an anonymous beacon's)."""
     book = live.holds(tenant)
-    now = book.tick(record["ts"])
+    now = book.tick(record["ts"]) if clock else book.clock
     effects = [released(metrics, tenant, hold, now, by="clock") for hold in book.ended(now)]
     if bundle.triggers and measures is not None and measures.get("ring_id") is not None:
         effects.extend(ring_triggers(live, metrics, tenant, bundle, record, measures, decision, book, now))

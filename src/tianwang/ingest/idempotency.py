@@ -13,9 +13,12 @@ rebuilt before the next walk) and forgets its id, so a retry walks anew.
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from tianwang.ingest.decision import Decision
 from tianwang.store import decisions as decision_repo
@@ -27,13 +30,30 @@ if TYPE_CHECKING:
     from tianwang.policy.bundle import Bundle
 
 
+@dataclass
+class Accepted:
+    """A decision on its way to durable storage (or already stored, for a repeat)."""
+    decision: dict[str, Any]
+    future: Future | None = None
+
+    def wait(self, timeout: float | None = 30) -> dict[str, Any]:
+        if self.future is not None:
+            self.future.result(timeout)
+        return self.decision
+
+
+def fingerprint(raw: Any) -> str:
+    """The body's identity for idempotency: the same keys and values hash alike."""
+    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 @dataclass(slots=True)
 class InFlight:
     """An event handed to the writer and not yet settled: what a repeat or a failure needs."""
 
     tenant: str
     body_hash: str
-    accepted: Any  # walk.Accepted, set once the writer has taken the event
+    accepted: Accepted | None  # set once the writer has taken the event
     record: dict
     bundle: Bundle
 

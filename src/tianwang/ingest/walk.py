@@ -12,13 +12,10 @@ The walk reads the parts it names in `Parts` (app/platform.py's `Platform` is on
 
 from __future__ import annotations
 
-import hashlib
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
 from sqlalchemy.exc import DBAPIError
 
 from tianwang.cases.alerts import alerts_for
@@ -27,7 +24,7 @@ from tianwang.errors import Conflict, StoreUnavailable
 from tianwang.events import EventBase, normalise, parse_event
 from tianwang.holds.service import on_decision
 from tianwang.ingest.decision import Decision, event_row
-from tianwang.ingest.idempotency import InFlight
+from tianwang.ingest.idempotency import Accepted, InFlight, fingerprint
 from tianwang.interventions.tasks import tasks_for
 from tianwang.live.restore import rebuild_shared_state
 from tianwang.state.base import StateError
@@ -57,41 +54,29 @@ class Parts(Protocol):
     writer: Any
     feed: Any
     metrics: Metrics
-    time_budget: bool
     log: logging.Logger
 
 
-@dataclass
-class Accepted:
-    """A decision on its way to durable storage (or already stored, for a repeat)."""
-    decision: dict[str, Any]
-    future: Future | None = None
-
-    def wait(self, timeout: float | None = 30) -> dict[str, Any]:
-        if self.future is not None:
-            self.future.result(timeout)
-        return self.decision
-
-
-def accept(p: Parts, tenant: Tenant, raw: Any, *, effects: tuple = ()) -> Accepted:
+def accept(p: Parts, tenant: Tenant, raw: Any, *, effects: tuple = (), clock: bool = True) -> Accepted:
     """One event in, one decision out (durable once `wait()` returns). `effects`: more writes to
-    commit with the event (e.g. the device sighting of a beacon, collect/service.py)."""
+    commit with the event (e.g. the device sighting of a beacon, collect/service.py); `clock`:
+    whether its time may move the tenant's hold clock (False for an anonymous beacon's events)."""
     event = validate(raw)
     body_hash = fingerprint(raw)
     with p.live.locked():
         try:
             try:
-                return walk(p, tenant, event, body_hash, effects)
+                return walk(p, tenant, event, body_hash, effects, clock)
             except StateLost:  # the shared state was emptied (Redis restarted): refill it from the log, again
                 rebuild_shared_state(p.live, p.policies)
-                return walk(p, tenant, event, body_hash, effects)
+                return walk(p, tenant, event, body_hash, effects, clock)
         except (StoreUnavailable, DBAPIError) as exc:  # the records database is away: nothing can be stored
             decision = unstored(p, tenant, enrich(p, tenant, event), exc)
     p.metrics.observe(decision)
     return Accepted(decision)
 
 
-def walk(p: Parts, tenant: Tenant, event: EventBase, body_hash: str, effects: tuple) -> Accepted:
+def walk(p: Parts, tenant: Tenant, event: EventBase, body_hash: str, effects: tuple, clock: bool = True) -> Accepted:
     """Steps 2-9, under the lock, in the order they run."""
     p.live.apply_reverts()  # failed commits leave the windows before anything reads them
     repeat = dedupe(p, tenant, event.event_id, body_hash)                     # 2
@@ -99,12 +84,12 @@ def walk(p: Parts, tenant: Tenant, event: EventBase, body_hash: str, effects: tu
         return repeat
     started = time.perf_counter()
     record = enrich(p, tenant, event)                                          # 3
-    measures = link(p, tenant, record)                                         # 4
+    measures = link(p, tenant, record, clock)                                  # 4
     try:
         bundle, version = p.policies.bundle(tenant.id)
         values, error = compute_variables(p, tenant, bundle, record, measures)  # 5
-        decision = decide(bundle, version, record, values, error, started, budget=p.time_budget)  # 6
-        effects = [*outbox(p, tenant, bundle, record, measures, decision), *effects]  # 7
+        decision = decide(p, tenant, bundle, version, record, values, error, started, measures)  # 6
+        effects = [*outbox(p, tenant, bundle, record, measures, decision, clock), *effects]  # 7
         update_state(p, tenant, bundle, record)                                # 8
         p.live.changes.publish()  # server mode: what this walk changed, told to the other replicas
     except BaseException:  # a shared state failed mid-walk: the network has no undo, it is rebuilt
@@ -119,11 +104,6 @@ def walk(p: Parts, tenant: Tenant, event: EventBase, body_hash: str, effects: tu
 def validate(raw: Any) -> EventBase:
     """Step 1: schema validation (EventError names each bad field; nothing is written)."""
     return parse_event(raw)
-
-
-def fingerprint(raw: Any) -> str:
-    """The body's identity for idempotency: the same keys and values hash alike."""
-    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def dedupe(p: Parts, tenant: Tenant, event_id: str, body_hash: str) -> Accepted | None:
@@ -158,13 +138,13 @@ def enrich(p: Parts, tenant: Tenant, event: EventBase) -> dict[str, Any]:
     return record
 
 
-def link(p: Parts, tenant: Tenant, record: dict) -> dict[str, Any] | None:
+def link(p: Parts, tenant: Tenant, record: dict, clock: bool = True) -> dict[str, Any] | None:
     """Step 4: the event's links join the tenant's network; its customer's ring / network
     measures come back, already counting them (None if linking failed: a plan that reads a
     measure then takes the fallback, one that does not decides as usual). Server mode reads
     every window the event's strategies need in the same round trip (`windows_ahead`)."""
     try:
-        return p.live.changes.link(tenant.id, record, reads=windows_ahead(p, tenant, record))
+        return p.live.changes.link(tenant.id, record, reads=windows_ahead(p, tenant, record), clock=clock)
     except (StateError, DBAPIError):
         raise  # server mode: the change log, or the records a rebuild reads, unreachable: not walked
     except Exception:  # noqa: BLE001 — fail safe, said in the decision by compute_variables
@@ -184,46 +164,40 @@ def windows_ahead(p: Parts, tenant: Tenant, record: dict):
 
 def compute_variables(p: Parts, tenant: Tenant, bundle: Bundle, record: dict,
                       measures: dict[str, Any] | None) -> tuple[dict, str | None]:
-    """Step 5: the variables the scene's strategies need, and nothing else (`network`
-    variables read the measures step 4 gave this event)."""
-    values: dict[str, Any] = {}
-    live = p.live
+    """Step 5: the variables the scene's active strategy needs, and nothing else (`network`
+    variables read the measures step 4 gave this event). Shadows compute theirs after the
+    decision (`shadows`), so they can neither slow it nor fail it."""
+    active = bundle.active.get(record["scene"])
+    if active is None:
+        return {}, None
     try:
-        for strategy in bundle.strategies_for(record["scene"]):
-            plan = bundle.plans[strategy.name]
-            values.update(plan.compute(record, tenant=tenant.id, state=live.state, lists=live.lists, network=measures))
+        return bundle.plans[active.name].compute(record, tenant=tenant.id, state=p.live.state, lists=p.live.lists,
+                                                 network=measures), None
     except StateLost:
         raise  # not a failure of this event: the walk refills the state and goes again
     except Exception as exc:  # noqa: BLE001 — fail safe: the fallback outcome, recorded
         p.log.exception("variables failed for %s", record["event_id"])
-        return values, f"variables failed: {type(exc).__name__}: {exc}"[:250]
-    return values, None
+        return {}, f"variables failed: {type(exc).__name__}: {exc}"[:250]
 
 
-def decide(bundle: Bundle, version: int | None, record: dict, values: dict, error: str | None, started: float,
-           *, budget: bool = True) -> Decision:
-    """Step 6: the active strategy's outcome; shadows recorded beside it, not enforced.
-
-    `budget`: a decision over the strategy's `timeout_ms` takes its `on_error` outcome (off
-    in a backtest, where the replaying machine's own pauses must not change a decision)."""
+def decide(p: Parts, tenant: Tenant, bundle: Bundle, version: int | None, record: dict, values: dict,
+           error: str | None, started: float, measures: dict[str, Any] | None = None) -> Decision:
+    """Step 6: the active strategy's outcome, from its inputs alone: a decision that took longer
+    than the strategy's `timeout_ms` stands as decided (it is counted, and its latency said);
+    only a failure (`error`) takes the strategy's `on_error`. Then the shadows are decided
+    beside it and recorded, never enforced (`shadows`)."""
     active = bundle.active.get(record["scene"])
     result = {"outcome": Outcome.PASS, "score": 0, "reasons": [], "interventions": [], "delay_ms": None}
-    fallback = error
     if active is not None:
         if error is None:
             result = active.evaluate(values)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        if budget and fallback is None and elapsed_ms > active.timeout_ms:
-            fallback = f"took {elapsed_ms:.1f} ms, over the {active.timeout_ms} ms budget"
-        if fallback is not None and active.on_error > result["outcome"]:
+        elif active.on_error > result["outcome"]:
             result["outcome"] = active.on_error
-    shadow = [
-        {"strategy": s.name, **Decision.brief(s.evaluate(values))}
-        for s in bundle.shadows.get(record["scene"], ())
-        if error is None
-    ]
     delay_ms = result["delay_ms"]
-    return Decision({
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    if active is not None and latency_ms > active.timeout_ms:
+        p.metrics.over_budget.labels(record["scene"]).inc()
+    decision = Decision({
         "event_id": record["event_id"],
         "scene": record["scene"],
         "customer_id": record["customer_id"],
@@ -236,16 +210,41 @@ def decide(bundle: Bundle, version: int | None, record: dict, values: dict, erro
         "strategy": active.name if active else None,
         "policy_version": version,
         "strategy_version": f"{active.name}@{version}" if active else None,
-        "shadow": shadow,
-        "fallback": fallback,
+        "shadow": [],
+        "fallback": error,
         "values": values,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        "latency_ms": latency_ms,
         "duplicate": False,
     })
+    if error is None:
+        decision["shadow"] = shadows(p, tenant, bundle, record, measures, values)
+    return decision
+
+
+def shadows(p: Parts, tenant: Tenant, bundle: Bundle, record: dict, measures: dict[str, Any] | None,
+            values: dict) -> list[dict]:
+    """The shadow strategies of the scene, each on its own variables (added to `values`, which the
+    decision stores), after the active decision and apart from it: a shadow that fails says so in
+    its own entry."""
+    out = []
+    for s in bundle.shadows.get(record["scene"], ()):
+        try:
+            mine = bundle.plans[s.name].compute(record, tenant=tenant.id, state=p.live.state, lists=p.live.lists,
+                                                network=measures)
+            out.append({"strategy": s.name, **Decision.brief(s.evaluate(mine))})
+        except StateLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a shadow's failure is its own, recorded beside it
+            p.log.exception("shadow %s failed for %s", s.name, record["event_id"])
+            out.append({"strategy": s.name, "error": f"{type(exc).__name__}: {exc}"[:250]})
+            continue
+        for name, value in mine.items():
+            values.setdefault(name, value)
+    return out
 
 
 def outbox(p: Parts, tenant: Tenant, bundle: Bundle, record: dict, measures: dict | None,
-           decision: dict) -> list:
+           decision: dict, clock: bool = True) -> list:
     """Step 7: the outcome feeds the network (a reject counts in its ring's ring_rejected_share);
     delays that ended are released; a ring that meets a reverse trigger re-decides its members'
     held events (this decision too); a review, verify or delay decision is held (holds/); a
@@ -254,7 +253,7 @@ def outbox(p: Parts, tenant: Tenant, bundle: Bundle, record: dict, measures: dic
     with the event."""
     p.live.mark(tenant.id, decision["customer_id"], decision["outcome"])
     effects = on_decision(live=p.live, metrics=p.metrics, tenant=tenant.id, bundle=bundle, record=record,
-                          measures=measures, decision=decision)
+                          measures=measures, decision=decision, clock=clock)
     effects.extend(alerts_for(tenant.id, record, decision, measures.get("ring_id") if measures else None))
     effects.extend(tasks_for(tenant.id, record, decision))
     return effects
@@ -295,6 +294,6 @@ def unstored(p: Parts, tenant: Tenant, record_or_decision: dict, exc: BaseExcept
     of the event is kept; the client sends it again once /readyz is ready."""
     bundle, version = p.policies.bundle(tenant.id)
     why = f"records database unavailable ({type(exc).__name__}): not stored, send the event again"
-    base = decide(bundle, version, record_or_decision, {}, why, time.perf_counter(), budget=False)
+    base = decide(p, tenant, bundle, version, record_or_decision, {}, why, time.perf_counter())
     base.update(delay_until=None, stored=False)
     return base

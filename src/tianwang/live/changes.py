@@ -68,7 +68,7 @@ class LocalChanges:
     def __init__(self, live: Live):
         self.live = live
 
-    def link(self, tenant: str, record: dict, reads: Any = None) -> dict[str, Any]:
+    def link(self, tenant: str, record: dict, reads: Any = None, clock: bool = True) -> dict[str, Any]:
         return self.live.network(tenant).link(record)
 
     def note(self, tenant: str, op: str, *args: Any) -> None:
@@ -131,12 +131,15 @@ class SharedChanges:
 
     # ------------------------------------------------------------------ writing
 
-    def link(self, tenant: str, record: dict, reads: Any = None) -> dict[str, Any]:
+    def link(self, tenant: str, record: dict, reads: Any = None, clock: bool = True) -> dict[str, Any]:
         """The event's links, applied in the log's order; its customer's measures. `reads`: the
-        window state's (add, prime) for the event's windows, read in the same round trip."""
+        window state's (add, prime) for the event's windows, read in the same round trip;
+        `clock`: whether the event's time moves the tenant's hold clock on every replica."""
         if self.blocked:
             self.catch_up()  # raises while the rebuild still cannot be applied: this event is not logged
         fields = {k: record[k] for k in LINK_FIELDS if record.get(k) is not None}
+        if not clock:
+            fields["clock"] = False  # an anonymous beacon's event: links, but moves no clock
         body = orjson.dumps(["link", tenant, [fields]])
         pipe = self.r.pipeline(transaction=False)
         pipe.xadd(self.key, {b"o": self.me, b"c": body}, maxlen=MAXLEN, approximate=True)
@@ -252,7 +255,8 @@ class SharedChanges:
         if h in linked:  # linked already: a retry of an event whose first walk did not finish
             return self.live.network(tenant).measures(fields["customer_id"], fields["ts"])
         linked.add(h)
-        self.live.holds(tenant).tick(fields["ts"])
+        if fields.get("clock", True):
+            self.live.holds(tenant).tick(fields["ts"])
         return self.live.network(tenant).link(fields)
 
     def _apply_rebuild(self, tenant: str) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -42,16 +43,25 @@ from tianwang.network import Network
 log = logging.getLogger("tianwang")
 
 
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class Live:
     """The in-memory state of every tenant (see the module docstring)."""
 
     def __init__(self, *, db: Any, state: Any, poison: frozenset[str], device_key: bytes, timezone: str,
-                 scratch: bool = False, shared: bool = False) -> None:
+                 scratch: bool = False, shared: bool = False, clock: str = "wall") -> None:
+        """`clock`: what bounds the hold books' clocks — "wall" (live serving: never past the
+        server's wall clock) or "event" (replays and backtests: event time alone)."""
+        if clock not in ("wall", "event"):
+            raise ValueError("clock: wall or event")
         self._lock = threading.RLock()
         self.db = db  # the records: what a failed commit's tenant is rebuilt from
         self.state = state  # the window state: MemoryState, or RedisState in server mode
         self.shared = shared  # server mode: the window state and the change log are shared
         self.scratch = scratch  # a backtest: nothing is stored, so nothing is rebuilt
+        self.clock_bound: Callable[[], int] | None = _wall_ms if clock == "wall" else None
         self.poison = poison
         self.timezone = timezone  # the tenant's expected device time zone (TIANWANG_TIMEZONE)
         self._device_key = device_key
@@ -103,11 +113,15 @@ class Live:
         """The tenant's held events (an empty book for a tenant that has none yet)."""
         book = self.hold_books.get(tenant_id)
         if book is None:
-            net = self.networks.get(tenant_id)
-            book = self.hold_books[tenant_id] = HoldBook(clock=net.last_ts if net is not None else 0,
-                                                         keep_revised=self.scratch)
+            book = self.hold_books[tenant_id] = self.new_book(tenant_id)
             book.journal = self.journal(tenant_id)
         return book
+
+    def new_book(self, tenant_id: str) -> HoldBook:
+        """An empty hold book for the tenant, its clock at its network's latest event (bounded)."""
+        net = self.networks.get(tenant_id)
+        return HoldBook(clock=net.last_ts if net is not None else 0, keep_revised=self.scratch,
+                        bound=self.clock_bound)
 
     def journal(self, tenant_id: str) -> Callable[..., None] | None:
         """What a hold book tells of its changes: the change log (server mode), or nobody."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tianwang.holds.book import Hold, HoldBook
+from tianwang.holds.book import Hold
 from tianwang.live import checkpoint
 from tianwang.network import Network
 from tianwang.state.memory import MemoryState
@@ -146,8 +146,7 @@ def restore_holds(live: Live, only: str | None = None) -> None:
         rejected = holds_repo.rejected_customers(conn, tenant=only)
     tenants = {only} if only is not None else set(live.networks) | {r["tenant"] for r in held}
     for tenant_id in tenants:
-        net = live.networks.get(tenant_id)
-        live.hold_books[tenant_id] = HoldBook(clock=net.last_ts if net is not None else 0)
+        live.hold_books[tenant_id] = live.new_book(tenant_id)
     for row in held:
         live.holds(row["tenant"]).add(Hold.from_row(row))
     for row in alerts:
