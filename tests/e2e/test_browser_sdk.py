@@ -98,7 +98,8 @@ FONT_ADDED = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 
 def test_a_browser_session_is_captured_recognised_and_flagged(served, tmp_path):
     rt, server, api = served
-    page = f"{server.url}/demo/apply?customer=c-e2e"
+    token = api.post("/v1/collect/customer-token", json={"customer_id": "c-e2e"}).json()["token"]
+    page = f"{server.url}/demo/apply?customer=c-e2e&customer_token={token}"
     driver = browser(tmp_path / "profile-a")
     try:
         driver.get(page)

@@ -58,6 +58,7 @@ export function createTianwang(env = {}) {
   let timer = null;
   let sessionId = null;
   let customerId = null;
+  let customerToken = null; // the lender's proof that customerId is who is signed in (POST /v1/collect/customer-token)
   let token = null;
   let deviceIdVal = null;
   let deviceInfo = null;
@@ -307,6 +308,7 @@ export function createTianwang(env = {}) {
   function body(b, a) {
     return JSON.stringify({
       v: 1, batch_id: b.batch_id, sent_at: now(), session_id: b.session_id, customer_id: b.customer_id,
+      customer_token: b.customer_id != null && b.customer_id === customerId ? customerToken : null,
       device: { token, attrs: a.attrs }, events: b.events,
     });
   }
@@ -469,14 +471,22 @@ export function createTianwang(env = {}) {
       }
       sampledIn = smp === '1';
       const cid = get('sessionStorage', 'tw_cid');
-      if (cid && customerId == null) customerId = cid;
+      if (cid && customerId == null) {
+        customerId = cid;
+        customerToken = get('sessionStorage', 'tw_ctk') || null;
+      }
       token = get('localStorage', 'tw_dt') || readCookie('tw_dt');
       start();
       return api;
     },
-    identify(id) {
+    identify(id, customerTokenFromBackEnd) {
       customerId = id == null || id === '' ? null : scrub(String(id));
-      if (win && active()) set('sessionStorage', 'tw_cid', customerId);
+      const t = customerTokenFromBackEnd;
+      customerToken = customerId != null && typeof t === 'string' && t.length > 0 && t.length <= 256 ? t : null;
+      if (win && active()) {
+        set('sessionStorage', 'tw_cid', customerId);
+        set('sessionStorage', 'tw_ctk', customerToken);
+      }
       return api;
     },
     consent(on) {

@@ -21,7 +21,8 @@ test('payload shape', async (t) => {
   s.tw.track('hello', { a: 1 });
   await s.tw.flush();
   const b = s.fetch.calls[0].body;
-  assert.deepEqual(Object.keys(b), ['v', 'batch_id', 'sent_at', 'session_id', 'customer_id', 'device', 'events']);
+  assert.deepEqual(Object.keys(b), ['v', 'batch_id', 'sent_at', 'session_id', 'customer_id', 'customer_token', 'device', 'events']);
+  assert.equal(b.customer_token, null); // identified without the lender's token: the server counts the events as the device's
   assert.equal(b.v, 1);
   assert.match(b.batch_id, UUID4);
   assert.match(b.session_id, UUID4);
@@ -176,6 +177,24 @@ test('errors: message scrubbed and cut to 200 characters', async (t) => {
   assert.ok(e.message.startsWith('bad card [card] for [phone] xxx'));
   assert.equal(e.source, 'https://shop.example.cn/app.js?u=[id]');
   assert.equal(e.line, 12);
+});
+
+test('identify with the lender\'s customer token sends it with the customer\'s batches', async (t) => {
+  const s = setup({ init: { site: 'demo', endpoint: 'https://risk.example.cn' } });
+  t.after(() => s.w.happyDOM.close());
+  s.tw.identify('cust-7', 'ct1.1900000000000.abc');
+  s.tw.track('hello', {});
+  await s.tw.flush();
+  const b = s.fetch.calls[0].body;
+  assert.equal(b.customer_id, 'cust-7');
+  assert.equal(b.customer_token, 'ct1.1900000000000.abc');
+  assert.equal(s.w.sessionStorage.getItem('tw_ctk'), 'ct1.1900000000000.abc');
+  s.tw.identify(null);
+  s.tw.track('later', {});
+  await s.tw.flush();
+  const later = s.fetch.calls[s.fetch.calls.length - 1].body;
+  assert.equal(later.customer_id, null);
+  assert.equal(later.customer_token, null);
 });
 
 test('custom events and identify are scrubbed too', async (t) => {

@@ -6,6 +6,10 @@ keep one secret; the site id is public), a body of at most `max_beacon_bytes`, J
 gets a clear error and is counted in /metrics (`tianwang_collect_refused_beacons`); nothing of
 it is stored. `GET /sdk/tianwang.js` serves the SDK built by `make sdk`.
 
+A beacon's `customer_id` counts only with a customer token the lender's back end asked for
+(`POST /v1/collect/customer-token`, API key; collect/tokens.py), or on a request that carries the
+tenant's API key: otherwise anyone could post behaviour in any customer's name.
+
 `POST /v1/collect/preview` (API key): collection rules as the bundle would hold them, each
 validated and counted against the stored captured events — how many it would have matched —
 so a selector that matches nothing is seen before it is published.
@@ -13,6 +17,7 @@ so a selector that matches nothing is seen before it is published.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import orjson
@@ -24,10 +29,12 @@ from tianwang.api.deps import json_body, platform, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param
 from tianwang.api.reply import reply
-from tianwang.collect.beacon import BeaconError
+from tianwang.collect import tokens
+from tianwang.collect.beacon import CUSTOMER, BeaconError
 from tianwang.collect.preview import preview
 from tianwang.collect.service import collect
 from tianwang.tenants.service import Tenant
+from tianwang.timefmt import iso
 
 router = APIRouter(tags=["collect"])
 
@@ -72,11 +79,33 @@ async def collect_beacon(request: Request) -> Response:
         return _refuse(request, 400, "invalid_json", f"malformed JSON: {exc}")
     headers = ",".join(request.headers.keys())[:512]
     ip = request.client.host if request.client else None
+    key = request.headers.get("x-api-key")
+    trusted = bool(key) and rt.tenants.by_key(key) == who  # the lender's own back end, not a page
     try:
-        result = await run_in_threadpool(collect, rt, who, raw, ip=ip, header_order=headers)
+        result = await run_in_threadpool(collect, rt, who, raw, ip=ip, header_order=headers,
+                                         customer_key=rt.customer_key, trusted=trusted)
     except BeaconError as exc:
         return _refuse(request, 422, exc.code, str(exc))
     return reply(result, headers=CORS)
+
+
+@router.post("/v1/collect/customer-token", status_code=201,
+             summary="A short-lived token that lets the SDK's beacons speak for a signed-in customer")
+async def customer_token(request: Request, who: Tenant = Depends(tenant)) -> Response:
+    """`{"customer_id": "c-42", "ttl_s": 3600}` from the lender's back end, for the page it serves the
+    signed-in customer: the page passes the token to `tianwang.identify(customer_id, token)`."""
+    raw = await json_body(request)
+    if not isinstance(raw, dict) or set(raw) - {"customer_id", "ttl_s"}:
+        raise ApiError(422, "invalid_body", "send {\"customer_id\": …, \"ttl_s\": seconds (optional)}")
+    customer_id = raw.get("customer_id")
+    if not isinstance(customer_id, str) or not CUSTOMER.match(customer_id):
+        raise ApiError(422, "invalid_body", "customer_id: 1-128 letters, digits and . _ : @ / -")
+    ttl = raw.get("ttl_s", tokens.DEFAULT_TTL_S)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not tokens.MIN_TTL_S <= ttl <= tokens.MAX_TTL_S:
+        raise ApiError(422, "invalid_body", f"ttl_s: whole seconds from {tokens.MIN_TTL_S} to {tokens.MAX_TTL_S}")
+    token, expires = tokens.issue(platform(request).customer_key, tenant=who.id, customer_id=customer_id,
+                                  now_ms=int(time.time() * 1000), ttl_s=ttl)
+    return reply({"customer_id": customer_id, "token": token, "expires_at": iso(expires)}, status_code=201)
 
 
 @router.get("/sdk/tianwang.js", summary="The browser SDK (built by `make sdk`)")

@@ -80,6 +80,7 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     p = Platform(settings=settings, db=db, hasher=hasher, timezone=ZoneInfo(settings.timezone), metrics=metrics,
                  live=live, policies=PolicyBook(live, policy_dir=settings.policy_dir), tenants=Directory(db),
                  ledger=Ledger(live, scratch=scratch), console_key=keys.console_key(settings),
+                 customer_key=keys.customer_key(settings),
                  scratch=scratch)
     p.demo_key = ensure_demo(db=db, api_key=settings.api_key)
     p.tenants.reload()

@@ -36,6 +36,11 @@ def console_key(settings: Settings) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def customer_key(settings: Settings) -> bytes:
+    """The key customer tokens are signed with (collect/tokens.py): derived from the PII key."""
+    return hashlib.sha256(b"tianwang customer token\0" + pii_key(settings)).digest()
+
+
 def device_key(settings: Settings) -> bytes:
     """The key device tokens are signed with: derived from the PII key, so one secret to keep."""
     return hashlib.sha256(b"tianwang device token\0" + pii_key(settings)).digest()

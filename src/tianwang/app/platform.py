@@ -42,6 +42,7 @@ class Platform:
     feed: Any = None  # what the writer hands committed decisions to: the cube, or the decided stream
     workers: Any = None  # app/workers.py: the background threads and deliveries
     console_key: bytes = b""
+    customer_key: bytes = b""  # signs the customer tokens a beacon speaks for a customer with
     demo_key: str | None = None  # the demo tenant's API key, when it was made by this start
     scratch: bool = False  # a backtest: nothing stored, no checkpoint
     log: logging.Logger = field(default=log)

@@ -26,7 +26,7 @@ MAX_EVENTS = 100
 MAX_TEXT = 512
 CLOCK_SKEW_MS = 24 * 3_600_000  # a client clock further off than this is not believed
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_CUSTOMER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
+CUSTOMER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -43,6 +43,7 @@ class Beacon:
     batch_id: str
     session_id: str | None
     customer_id: str | None
+    customer_token: str | None  # the lender's proof that customer_id is who is signed in (collect/tokens.py)
     token: str | None
     attrs: dict | None
     events: list[dict]
@@ -62,8 +63,9 @@ def parse_beacon(raw: Any) -> Beacon:
     customer_id = raw.get("customer_id")
     if customer_id in ("[id]", "[phone]", "[card]"):  # the SDK scrubbed personal data given to identify()
         customer_id = None
-    if customer_id is not None and (not isinstance(customer_id, str) or not _CUSTOMER.match(customer_id)):
+    if customer_id is not None and (not isinstance(customer_id, str) or not CUSTOMER.match(customer_id)):
         raise BeaconError("invalid_beacon", "customer_id: 1-128 letters, digits and . _ : @ / -")
+    customer_token = _opt_text(raw.get("customer_token"), "customer_token", 256)
     device = raw.get("device") or {}
     if not isinstance(device, dict):
         raise BeaconError("invalid_beacon", "device: an object with token and attrs")
@@ -84,7 +86,7 @@ def parse_beacon(raw: Any) -> Beacon:
             skipped += 1
             continue
         kept.append(event)
-    return Beacon(batch_id.lower(), session_id, customer_id, token, attrs, kept, skipped)
+    return Beacon(batch_id.lower(), session_id, customer_id, customer_token, token, attrs, kept, skipped)
 
 
 def to_event(beacon: Beacon, n: int, event: dict, *, device_id: str | None, ip: str | None, now_ms: int,

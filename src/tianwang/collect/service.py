@@ -16,9 +16,11 @@ The answer gives the device id and a new signed token back to the SDK.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tianwang.collect.beacon import Beacon, BeaconError, parse_beacon, path_of, to_event
+from tianwang.collect import tokens
 from tianwang.collect.rules import first_match
 from tianwang.device import service as devices
 from tianwang.errors import Conflict
@@ -29,10 +31,23 @@ if TYPE_CHECKING:
     from tianwang.tenants.service import Tenant
 
 
-def collect(p: Parts, tenant: Tenant, raw: Any, *, ip: str | None, header_order: str | None = None) -> dict[str, Any]:
-    """Take one beacon (see the module docstring); BeaconError when it is refused whole."""
+def collect(p: Parts, tenant: Tenant, raw: Any, *, ip: str | None, header_order: str | None = None,
+            customer_key: bytes = b"", trusted: bool = False) -> dict[str, Any]:
+    """Take one beacon (see the module docstring); BeaconError when it is refused whole.
+
+    Its `customer_id` counts only when `trusted` (the request carried the tenant's API key) or
+    with a customer token signed by `customer_key` (collect/tokens.py); otherwise the events are
+    the device's and the session's alone, and the answer says `customer: "unverified"`."""
     beacon = parse_beacon(raw)
     now = int(time.time() * 1000)
+    customer = None
+    if beacon.customer_id is not None:
+        if trusted or tokens.verify(customer_key, beacon.customer_token, tenant=tenant.id,
+                                    customer_id=beacon.customer_id, now_ms=now):
+            customer = "verified"
+        else:
+            customer = "unverified"
+            beacon = replace(beacon, customer_id=None)
     bundle, _ = p.policies.bundle(tenant.id)
     pending, duplicates, conflicts = [], 0, 0
 
@@ -72,6 +87,7 @@ def collect(p: Parts, tenant: Tenant, raw: Any, *, ip: str | None, header_order:
         "accepted": len(pending) - duplicates,
         "duplicates": duplicates,
         "skipped": beacon.skipped + conflicts,
+        "customer": customer,
     }
 
 
