@@ -23,6 +23,7 @@ MAX_DEPTH = 50  # nesting of brackets and of the syntax tree
 MAX_NODES = 500
 MAX_INT_LITERAL = 10**18
 MAX_PRODUCT_BITS = 100  # an int product stays below ~1.3e30
+MAX_BUILT = 1_000  # items of a text or list `+` may build: chained expr variables cannot double a value forever
 EARTH_RADIUS_KM = 6371.0088
 # What a null operand or a zero divisor raises; evaluate() turns them into null.
 NULL_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
@@ -75,6 +76,15 @@ def _mul(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_PRODUCT_BITS:
         raise OverflowError("product too large")
     return a * b
+
+
+def _add(a: Any, b: Any) -> Any:
+    # Joining texts or lists is bounded: x = y + y along a chain of variables doubles a value at each
+    # step (20 steps: 8 GB). A sum over the bound is null, as an over-large product is.
+    out = a + b
+    if isinstance(out, _SEQUENCES) and len(out) > MAX_BUILT:
+        raise OverflowError(f"a value of more than {MAX_BUILT} items")
+    return out
 
 
 def _mod(a: Any, b: Any) -> Any:
@@ -146,7 +156,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
     "contains": (_contains, 2, 2), "geo_km": (_geo_km, 4, 4),
 }
 _LAZY = {"coalesce", "is_null"}
-HELPERS: dict[str, Callable[..., Any]] = {"_mul": _mul, "_mod": _mod}
+HELPERS: dict[str, Callable[..., Any]] = {"_mul": _mul, "_mod": _mod, "_add": _add}
 HELPERS.update({f"_f_{name}": spec[0] for name, spec in FUNCTIONS.items()})
 
 # --- checking and rewriting --------------------------------------------------------------
@@ -230,7 +240,7 @@ class _Rewriter(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.visit(node.op, node)
         self.generic_visit(node)
-        helper = {ast.Mult: "_mul", ast.Mod: "_mod"}.get(type(node.op))
+        helper = {ast.Mult: "_mul", ast.Mod: "_mod", ast.Add: "_add"}.get(type(node.op))
         if helper is None:
             return node
         return ast.copy_location(ast.Call(ast.Name(helper, ast.Load()), [node.left, node.right], []), node)

@@ -32,7 +32,7 @@ class Rule:
     outcome: Outcome
     score: int
     reason: str
-    reason_names: tuple[str, ...]
+    reason_names: tuple[str, ...]  # the placeholders, in order (their literal text around them: reason_parts)
     interventions: tuple[str, ...]
     fraud_type: str | None
     delay_ms: int | None
@@ -42,7 +42,7 @@ class Rule:
         shown = {n: values.get(n) for n in sorted(self.condition.names | set(self.reason_names))}
         return {
             "code": self.code,
-            "text": self.reason.format_map(_Shown(shown)),
+            "text": render_reason(self.reason, shown),
             "outcome": self.outcome.label,
             "score": self.score,
             "fraud_type": self.fraud_type,
@@ -50,14 +50,26 @@ class Rule:
         }
 
 
-class _Shown(dict):
-    def __getitem__(self, key: str) -> Any:
-        value = dict.get(self, key)
-        if value is None:
-            return "—"
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return value
+MAX_REASON = 500  # characters of a reason template
+MAX_SHOWN = 200  # characters one placeholder may fill in
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def render_reason(template: str, shown: Mapping[str, Any]) -> str:
+    """The reason's text with each `{name}` filled in, each at most MAX_SHOWN characters. The
+    template was checked at publish time (plain placeholders only), so this never raises."""
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name:
+            out.append(_shown(shown.get(name)))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -167,10 +179,19 @@ def parse_rule(item: Any, where: str, variables: set[str]) -> Rule:
     reason = _required(item, "reason", where)
     if not isinstance(reason, str) or not reason.strip():
         raise PolicyError(f"{where}.reason", "must be a text an investigator understands")
+    if len(reason) > MAX_REASON:
+        raise PolicyError(f"{where}.reason", f"at most {MAX_REASON} characters")
     try:
-        names = tuple(n for _, n, _, _ in string.Formatter().parse(reason) if n)
+        parts = list(string.Formatter().parse(reason))
     except ValueError as exc:
         raise PolicyError(f"{where}.reason", f"bad placeholder: {exc}") from None
+    for _, n, spec, conversion in parts:
+        if n is not None and (spec or conversion):
+            raise PolicyError(f"{where}.reason", f"placeholder {{{n}...}}: write it plain, {{{n}}} "
+                                                  "(no format spec or conversion: values are shown as they are)")
+        if n == "":
+            raise PolicyError(f"{where}.reason", "a placeholder names a variable: {name}, not {}")
+    names = tuple(n for _, n, _, _ in parts if n)
     for n in names:
         if n not in variables:
             raise PolicyError(f"{where}.reason", f"placeholder {{{n}}} is not a declared variable")
