@@ -17,7 +17,7 @@ tests/backtest/test_scratch.py compares them one by one.
 `run_policy` replays and tallies one policy in this process; `run_policies` runs each in a
 worker process (`jobs` at a time: `--against` runs both at once on two cores) that sends its
 progress and then its tally back; `figures` turns a tally into the JSON figures (per attack
-type, the issue's targets, false positives on normal customers, review load per day, money
+type, the default policy's targets, false positives on normal customers, review load per day, money
 protected); `backtest` runs one or two policies; `backtest_report.print_report` prints them
 side by side.
 
@@ -57,7 +57,7 @@ NORMAL = "normal"
 UNLABELLED = "unlabelled"  # a line without `label` (real history): decided, not scored
 RING_TYPES = ("batch_attack", "intermediary")  # the organised attacks; their events carry ring_id
 MONEY_SCENES = ("apply", "drawdown", "payment")
-TARGETS = {  # the targets for the default policy
+TARGETS = {  # what the default policy is held to
     "ring_apply_stopped": (">=", 0.80),
     "telecom_scam_drawdown_intervened": (">=", 0.70),
     "normal_apply_rejected": ("<=", 0.01),
@@ -82,6 +82,7 @@ class Tally:
     scam_drawdowns: Counter = field(default_factory=Counter)  # "events", "intervened"
     group_scene_outcome: Counter = field(default_factory=Counter)  # hard-normal (group, scene, outcome)
     review_by_day: Counter = field(default_factory=Counter)
+    days: set = field(default_factory=set)  # every calendar day the log has an event on (a day without reviews counts)
     money_at_risk: Counter = field(default_factory=Counter)  # label → fen in attack apply/drawdown/payment
     money_protected: Counter = field(default_factory=Counter)  # label → fen of those stopped
     held: dict[str, str] = field(default_factory=dict)  # event_id → label, of apply/drawdown decisions held
@@ -101,8 +102,10 @@ class Tally:
         self.outcomes[outcome] += 1
         self.labels[label] += 1
         self.label_scene_outcome[label, scene, outcome] += 1
+        day = _day(decision["occurred_at"], tz)
+        self.days.add(day)
         if outcome == "review":
-            self.review_by_day[_day(decision["occurred_at"], tz)] += 1
+            self.review_by_day[day] += 1
         if outcome in HELD and scene in ("apply", "drawdown"):
             self.held[decision["event_id"]] = f"{label}\t{scene}"
             self.held_by_label[label, scene] += 1
@@ -351,7 +354,7 @@ def figures(tally: Tally) -> dict:
         "by_type_yuan": {lb: {"protected": tally.money_protected[lb] / 100, "at_risk": tally.money_at_risk[lb] / 100}
                          for lb in attacks if tally.money_at_risk[lb]},
     }
-    days = sorted(tally.review_by_day)
+    days = sorted(tally.days | set(tally.review_by_day))
     return {
         "events": tally.events,
         "duplicates": tally.duplicates,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -24,7 +26,7 @@ def _held(x: dict | None) -> str:
 def print_report(result: dict, console: Console) -> None:
     runs = result["policies"]
     roles = list(runs)
-    heads = [f"{role}\n{runs[role]['name']}" for role in roles]
+    heads = [f"{role}: {Path(runs[role]['folder']).name}\n(policy {runs[role]['name']!r})" for role in roles]
     first = runs[roles[0]]
 
     console.print(
@@ -33,7 +35,7 @@ def print_report(result: dict, console: Console) -> None:
                     f"{runs[role]['seconds']:.1f}s ({runs[role]['events_per_s'] or 0:,.0f}/s)" for role in roles)
     )
 
-    t = Table("target", "goal", *heads, title="the issue's targets")
+    t = Table("target", "goal", *heads, title="targets of the default policy")
     names = {
         "ring_apply_stopped": "ring / batch-attack applications stopped",
         "telecom_scam_drawdown_intervened": "telecom-scam drawdowns intervened",

@@ -138,6 +138,8 @@ def test_figures_by_hand():
     assert f["targets"]["normal_apply_rejected"]["share"] == 0.0
     assert f["targets"]["normal_drawdown_interrupted"]["share"] == 1.0
     assert f["false_positives"]["by_group"]["mover"]["outcomes"]["review"] == 1
-    assert f["review_per_day"] == {"2026-11-02": 1}  # 23:30 UTC is the next day in Shanghai
+    # 23:30 UTC is the next day in Shanghai; the day of event 5 had no review, and counts (issue 16, item 21)
+    assert f["review_per_day"] == {"2026-11-01": 0, "2026-11-02": 1}
+    assert f["review_per_day_mean"] == 0.5
     assert f["money"]["protected_fen"] == 500000 and f["money"]["at_risk_fen"] == 900000
     assert list(f["outcomes"]) == list(OUTCOMES)
