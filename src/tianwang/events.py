@@ -52,7 +52,10 @@ MAX_EXTRA_DEPTH = 4
 MAX_STRING = 512
 MAX_AMOUNT_FEN = 10**12  # ten billion yuan: anything above is a unit error
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 (but tab and line breaks), DEL, C1
+# In an identifier, characters that change how it looks without changing what it is: zero-width
+# ones (d\u200bx and dx would be two devices) and bidi controls (a spoofed id in the console).
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
 _IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -191,6 +194,8 @@ class EventBase(BaseModel):
             return None
         if _IPV4.match(v):  # the common case, canonical already: skip the ipaddress module
             return v
+        if "%" in v:  # fe80::1%eth0: a zone id is the sender's own interface name, any text, a new IP each
+            raise ValueError("an IPv6 address without a zone id (%…)")
         try:
             return str(ipaddress.ip_address(keyed(_clean(v))))
         except ValueError:
@@ -221,10 +226,20 @@ class EventBase(BaseModel):
             raise ValueError("not an email address")
         return v
 
-    @field_validator("device_id", "name", "city", "user_agent", "os", "app_version")
+    @field_validator("name", "city", "user_agent", "os", "app_version")
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return None if v is None else _clean(v)
+
+    @field_validator("device_id", "referrer_id", "loan_id", "merchant_id", "order_id", check_fields=False)
+    @classmethod
+    def _identifier(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = _clean(v)
+        if _INVISIBLE.search(v):
+            raise ValueError("contains invisible or direction-changing characters (zero-width, bidi controls)")
+        return v
 
     @model_validator(mode="after")
     def _extra_limits(self) -> "EventBase":

@@ -19,7 +19,7 @@ from tianwang.monitor.cube import MemoryCube, fact
 from tianwang.sim.run import simulate
 
 DEMO = Tenant("demo", "demo")
-HEADERS = {"X-API-Key": DEMO_KEY}
+HEADERS = {"X-API-Key": DEMO_KEY, "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")

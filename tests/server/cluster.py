@@ -38,7 +38,8 @@ class Replica:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(data_dir / "process.log", "wb")
         self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, headers={"X-API-Key": DEMO_KEY}, timeout=30)
+        self.client = httpx.Client(base_url=self.url, headers={"X-API-Key": DEMO_KEY, "Content-Type": "application/json"},
+                                   timeout=30)
 
     def wait_ready(self, timeout: float = 60) -> "Replica":
         deadline = time.monotonic() + timeout

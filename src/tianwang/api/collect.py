@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from tianwang.api.deps import json_body, platform, tenant
+from tianwang.api.deps import duplicate_key, json_body, platform, tenant
 from tianwang.api.errors import ApiError
 from tianwang.api.params import int_param
 from tianwang.api.reply import reply
@@ -73,10 +73,14 @@ async def collect_beacon(request: Request) -> Response:
         if size > limit:
             return _refuse(request, 413, "too_large", f"a beacon is at most {limit} bytes")
         chunks.append(chunk)
+    body = b"".join(chunks)
     try:
-        raw = orjson.loads(b"".join(chunks))
+        raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         return _refuse(request, 400, "invalid_json", f"malformed JSON: {exc}")
+    twice = duplicate_key(body, raw)
+    if twice is not None:
+        return _refuse(request, 400, "duplicate_key", f"the key {twice!r} is written twice in one object")
     headers = ",".join(request.headers.keys())[:512]
     ip = request.client.host if request.client else None
     key = request.headers.get("x-api-key")
