@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from tianwang.collect.beacon import parse_beacon, path_of, to_event  # noqa: E402
 
-KEY = "tw_bench"
+KEY = "tw_bench_key_0123456789abcdef"
 
 
 def attrs(n: int) -> dict:

@@ -136,7 +136,7 @@ def http(seconds: int, connections: int) -> dict:
         return {"skipped": "wrk is not installed (apt-get install wrk; `make bench` does it)"}
     folder = Path(tempfile.mkdtemp(prefix="tw-bench-http-"))
     port = 8799
-    env = dict(os.environ, TIANWANG_DATA_DIR=str(folder), TIANWANG_API_KEY="tw_bench", TIANWANG_PII_KEY="bench")
+    env = dict(os.environ, TIANWANG_DATA_DIR=str(folder), TIANWANG_API_KEY="tw_bench_key_0123456789abcdef", TIANWANG_PII_KEY="bench")
     server = subprocess.Popen(
         ["taskset", "-c", "0", str(ROOT / ".venv" / "bin" / "tianwang"), "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -144,7 +144,7 @@ def http(seconds: int, connections: int) -> dict:
     try:
         _wait_up(port)
         script = folder / "events.lua"
-        script.write_text(WRK_SCRIPT.replace("HEADERS", '{["X-API-Key"]="tw_bench", ["Content-Type"]="application/json"}'))
+        script.write_text(WRK_SCRIPT.replace("HEADERS", '{["X-API-Key"]="tw_bench_key_0123456789abcdef", ["Content-Type"]="application/json"}'))
         # Enough distinct events that none repeats (a repeat is answered from the record, cheaper).
         logs = {}
         for run, n in (("warm", 3000 * 3), ("run", 3000 * (seconds + 2))):

@@ -54,7 +54,7 @@ from tianwang.tenants.service import Tenant  # noqa: E402
 
 PG = os.environ.get("TIANWANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TIANWANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-KEY = "tw_bench"
+KEY = "tw_bench_key_0123456789abcdef"
 TIANWANG = str(ROOT / ".venv" / "bin" / "tianwang")
 
 

@@ -18,7 +18,7 @@ from tianwang.app.platform import Platform
 from tianwang.tenants.service import hash_key
 from tianwang.store import tenants as tenant_repo
 
-DEMO_KEY = "tw_test_demo_key"
+DEMO_KEY = "tw_test_demo_key_0123456789"
 
 
 def open_runtime(data_dir: Path, db_url: str | None, **kw) -> Platform:

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 
+MIN_API_KEY = 24  # characters of a configured API key (generated ones have 35)
+
+
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
@@ -24,7 +27,7 @@ class Settings:
     stream: str | None = _setting(None, "Server mode: the Redis (redis://host:port/db, optional ?namespace=tw) of the decided stream that carries every stored decision to the workers' monitoring cube; default: the TIANWANG_STATE Redis.")
     stream_claim_s: float = _setting(30.0, "Server mode: seconds a worker may hold a decided-stream entry unacknowledged before another worker takes it over (the first is taken for dead).")
     cube_hours: int = _setting(48, "Hours the monitoring cube keeps a minute's counts after it was last written.")
-    api_key: str | None = _setting(None, "API key of the `demo` tenant created on first start; random when unset.")
+    api_key: str | None = _setting(None, "API key of the `demo` tenant created on first start (at least 24 characters; never printed); random when unset (printed once).")
     pii_key: str | None = _setting(None, "Key for the keyed hashes of personal data; generated into the data dir when unset.")
     timezone: str = _setting("Asia/Shanghai", "Clock for the `hour` and `weekday` event fields.")
     policy_dir: Path | None = _setting(None, "Bundle published on first start when a tenant has no policy; default: the shipped policies/default.")
@@ -63,6 +66,8 @@ class Settings:
         if self.state and not scratch and not self.pii_key:
             raise SettingError("TIANWANG_PII_KEY", "server mode needs the same TIANWANG_PII_KEY on every replica "
                                "(a key file in each data folder would hash the same phone differently)")
+        if self.api_key is not None and len(self.api_key) < MIN_API_KEY:
+            raise SettingError("TIANWANG_API_KEY", f"at least {MIN_API_KEY} characters (a short key is guessed)")
         if self.intervention_provider not in ("simulated", "webhook", "off"):
             raise SettingError("TIANWANG_INTERVENTION_PROVIDER", "one of simulated, webhook, off")
         if self.cube_hours < 1:

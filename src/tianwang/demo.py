@@ -117,7 +117,7 @@ def run_demo(*, port: int, data_dir: Path | None = None, customers: int = 3000, 
     console = console or Console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the view
     folder = data_dir or Path(tempfile.mkdtemp(prefix="tianwang-demo-"))
-    key = "tw_demo_key"
+    key = "tw_demo_key_of_the_demo_tenant"
     # The demo's calls and messages are answered by the simulated call centre.
     rt = boot.open(Settings.from_env(data_dir=folder, api_key=key, db=None, intervention_provider="simulated"))
     server = uvicorn.Server(uvicorn.Config(create_app(platform=rt), host="127.0.0.1", port=port,

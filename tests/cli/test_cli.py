@@ -99,3 +99,19 @@ def test_a_tenant_created_by_the_cli_is_served_with_its_own_windows(tmp_path):
                 assert demo.get(f"/v1/decisions/{event['event_id']}").status_code == 404
     finally:
         rt.close()
+
+
+def test_a_short_configured_api_key_stops_the_start_and_a_configured_one_is_never_printed(tmp_path):
+    """Issue 16, item 13: a 4-character key is guessed; the operator's own key stays out of the logs."""
+    from click.testing import CliRunner
+
+    from tianwang.cli import main
+
+    csv = tmp_path / "lists.csv"
+    csv.write_text("list_type,entity,value,reason\nblack,device,dev-1,seen in a ring\n")
+    short = CliRunner().invoke(main, ["lists", "import", str(csv)], env=_env(tmp_path, TIANWANG_API_KEY="tw_k"))
+    assert short.exit_code != 0 and "TIANWANG_API_KEY" in short.output and "24" in short.output, short.output
+    key = "tw_operator_chosen_key_0123456789"
+    ok = CliRunner().invoke(main, ["lists", "import", str(csv)], env=_env(tmp_path, TIANWANG_API_KEY=key))
+    assert ok.exit_code == 0 and "imported 1 entries" in ok.output, ok.output
+    assert key not in ok.output

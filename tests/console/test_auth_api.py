@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.serving import Server
+from tests.serving import DEMO_KEY, Server
 from tianwang.console.auth import COOKIE, hash_password, make_session
 from tianwang.store import audit as audit_repo
 from tianwang.store import users as user_repo
@@ -126,4 +126,4 @@ def test_forged_expired_and_stale_sessions_are_refused(console, people):
 
 def test_an_api_key_is_not_a_console_session(console):
     client = console()
-    assert client.get("/console/api/me", headers={"X-API-Key": "tw_test_demo_key"}).status_code == 401
+    assert client.get("/console/api/me", headers={"X-API-Key": DEMO_KEY}).status_code == 401

@@ -18,7 +18,7 @@ white,card,6222020000000000000,VIP customer card,manual,
 
 
 def _env(tmp_path):
-    return {"TIANWANG_DATA_DIR": str(tmp_path / "data"), "TIANWANG_PII_KEY": "k", "TIANWANG_API_KEY": "tw_k"}
+    return {"TIANWANG_DATA_DIR": str(tmp_path / "data"), "TIANWANG_PII_KEY": "k", "TIANWANG_API_KEY": "tw_lists_test_key_0123456789"}
 
 
 def test_import_stores_hashes_not_clear_values(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import open_runtime
+from tests.serving import DEMO_KEY, open_runtime
 from tianwang.tenants.service import Tenant
 from tianwang.ingest.walk import accept
 from tianwang.lists.service import add_entries
@@ -61,7 +61,7 @@ def test_replicas_starting_together_on_an_empty_database_all_start(tmp_path, pg_
         runtimes = list(pool.map(lambda i: open_runtime(tmp_path / f"r{i}", pg_url, state=redis_url), range(4)))
     try:
         assert [rt.policies.bundle("demo")[1] for rt in runtimes] == [1, 1, 1, 1]
-        assert all(rt.tenants.by_key("tw_test_demo_key") is not None for rt in runtimes)
+        assert all(rt.tenants.by_key(DEMO_KEY) is not None for rt in runtimes)
     finally:
         for rt in runtimes:
             rt.close()

@@ -51,7 +51,8 @@ def create(*, db: Any, tenant_id: str, name: str, actor: str) -> str:
 
 
 def ensure_demo(*, db: Any, api_key: str | None) -> str | None:
-    """The tenant `demo` exists (with `api_key` when one is set); its new key when it was made just now."""
+    """The tenant `demo` exists (with `api_key` when one is set); its key when it was made just now
+    with a generated one (a configured key is the operator's already, and never printed)."""
     with db.begin() as conn:
         if tenant_repo.get_tenant(conn, id="demo") is not None:
             if api_key:
@@ -65,7 +66,7 @@ def ensure_demo(*, db: Any, api_key: str | None) -> str | None:
                 tenant_repo.set_api_key_hash(conn, id="demo", api_key_hash=hash_key(key))
             return None
         audit_repo.append_audit(conn, tenant="demo", actor="system", action="tenant.create", target="demo", detail={})
-        return key
+        return None if api_key else key
 
 
 def set_webhook(*, db: Any, tenant_id: str, url: str | None, secret: str | None, actor: str) -> None:
