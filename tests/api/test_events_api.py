@@ -241,3 +241,20 @@ def test_timeline_pages_do_not_skip_events_of_the_same_millisecond(api):
         if cursor is None:
             break
     assert sorted(seen) == [f"same-{i}" for i in range(5)]
+
+
+def test_the_readme_example_decides_and_a_stand_in_value_is_named_in_the_answer(api):
+    """Issue 16, item 23: the README's event uses values that link; one that holds a placeholder says so."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    body = json.loads(re.search(r"-d '(\{.*?\})'", readme, re.S).group(1))
+    answer = api.post("/v1/events", json=body).json()
+    assert answer["event_id"] == body["event_id"] and "placeholders" not in answer, answer
+    stand_in = {**body, "event_id": "a-0002", "phone": "13800138000"}
+    named = api.post("/v1/events", json=stand_in).json()
+    assert named["placeholders"] == ["phone"], named
+    again = api.post("/v1/events", json=stand_in).json()  # a repeat, answered from the record
+    assert again["duplicate"] is True and again["placeholders"] == ["phone"]

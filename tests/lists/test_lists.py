@@ -10,10 +10,10 @@ from tianwang.lists.index import ListIndex
 from tests.factories import apply_event
 
 GOOD = """list_type,entity,value,reason,source,expires_at
-black,phone,13812345678,confirmed fraud case 17,case,
+black,phone,13811112222,confirmed fraud case 17,case,
 grey,device,dev-xyz,shared by many applicants,analyst,2099-01-01T00:00:00+08:00
-black,id_number,11010519491231002X,identity used by a ring,case,
-white,card,6222020000000000000,VIP customer card,manual,
+black,id_number,110105197906054043,identity used by a ring,case,
+white,card,6222025997169776269,VIP customer card,manual,
 """
 
 
@@ -28,13 +28,13 @@ def test_import_stores_hashes_not_clear_values(tmp_path):
     assert r.exit_code == 0, r.output
     assert "imported 4 entries" in r.output
     db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("tianwang.db*"))
-    assert b"13812345678" not in db and b"11010519491231002X" not in db
+    assert b"13811112222" not in db and b"110105197906054043" not in db
     assert b"dev-xyz" in db  # device ids are not personal data
 
 
 def test_a_bad_line_refuses_the_whole_file_and_names_each_line(tmp_path):
     bad = GOOD + "black,phone,12345,bad phone,case,\npurple,device,d1,what list,x,\nblack,device,,empty value,x,\n"
-    bad += "black,phone,13812345678,same again,case,\n"
+    bad += "black,phone,13811112222,same again,case,\n"
     f = tmp_path / "lists.csv"
     f.write_text(bad)
     r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
@@ -49,7 +49,7 @@ def test_a_bad_line_refuses_the_whole_file_and_names_each_line(tmp_path):
 
 def test_a_file_without_the_header_is_refused(tmp_path):
     f = tmp_path / "lists.csv"
-    f.write_text("13812345678,black\n")
+    f.write_text("13811112222,black\n")
     r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
     assert r.exit_code == 1 and "header" in r.output
 
@@ -146,3 +146,14 @@ def test_an_error_message_is_printed_as_written_not_as_terminal_markup(tmp_path)
     r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
     assert r.exit_code == 1
     assert "[bold]suspects.csv: has no entries" in r.output, r.output
+
+
+def test_a_placeholder_value_is_refused_not_listed(tmp_path):
+    """Issue 16, item 18: events drop stand-in values before matching, so an entry on one never hits."""
+    f = tmp_path / "lists.csv"
+    f.write_text("list_type,entity,value,reason\nblack,phone,13800138000,a stand-in number\n"
+                 "black,id_number,11010519491231002X,the standard's example\nblack,phone,13811112222,real\n")
+    r = CliRunner().invoke(main, ["lists", "import", str(f)], env=_env(tmp_path))
+    assert r.exit_code == 1
+    assert "line 2.value" in r.output and "line 3.value" in r.output and "placeholder" in r.output, r.output
+    assert "line 4" not in r.output

@@ -38,10 +38,11 @@ class Decision(dict):
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Decision":
-        """A stored decision in the shape POST /v1/events answers with."""
+    def from_row(cls, row: dict[str, Any], placeholders: list[str] | None = None) -> "Decision":
+        """A stored decision in the shape POST /v1/events answers with (`placeholders`: the fields
+        its event's record dropped as stand-in values, when the caller read the record)."""
         version = row["policy_version"]
-        return cls({
+        out = cls({
             "event_id": row["event_id"],
             "scene": row["scene"],
             "customer_id": row["customer_id"],
@@ -60,6 +61,9 @@ class Decision(dict):
             "latency_ms": row["latency_us"] / 1000,
             "duplicate": False,
         })
+        if placeholders:
+            out["placeholders"] = placeholders
+        return out
 
     @staticmethod
     def brief(result: dict[str, Any]) -> dict[str, Any]:

@@ -103,7 +103,7 @@ class Ledger:
             if event is None:
                 return None
             row = decision_repo.get_decision(conn, tenant=tenant_id, event_id=event_id)
-        return Decision.from_row(row), event["body_hash"]
+        return Decision.from_row(row, (event["payload"] or {}).get("placeholders")), event["body_hash"]
 
     def settle(self, done: list[tuple[tuple[str, str], Future]]) -> None:
         """The writer's listener: one call per batch, on the writer thread, without the lock.

@@ -182,10 +182,8 @@ def compute_variables(p: Parts, tenant: Tenant, bundle: Bundle, record: dict,
 
 def decide(p: Parts, tenant: Tenant, bundle: Bundle, version: int | None, record: dict, values: dict,
            error: str | None, started: float, measures: dict[str, Any] | None = None) -> Decision:
-    """Step 6: the active strategy's outcome, from its inputs alone: a decision that took longer
-    than the strategy's `timeout_ms` stands as decided (it is counted, and its latency said);
-    only a failure (`error`) takes the strategy's `on_error`. Then the shadows are decided
-    beside it and recorded, never enforced (`shadows`)."""
+    """Step 6: the active strategy's outcome, from its inputs alone (one over `timeout_ms` stands,
+    counted; only a failure, `error`, takes `on_error`); then the shadows, recorded (`shadows`)."""
     active = bundle.active.get(record["scene"])
     result = {"outcome": Outcome.PASS, "score": 0, "reasons": [], "interventions": [], "delay_ms": None}
     if active is not None:
@@ -218,6 +216,8 @@ def decide(p: Parts, tenant: Tenant, bundle: Bundle, version: int | None, record
     })
     if error is None:
         decision["shadow"] = shadows(p, tenant, bundle, record, measures, values)
+    if record.get("placeholders"):  # fields dropped as stand-in values: they linked and counted nothing
+        decision["placeholders"] = record["placeholders"]
     return decision
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tianwang.events import Hasher, card_number, id_number_valid, is_placeholder, keyed, normalise_phone
+from tianwang.garbage import is_garbage
 from tianwang.timefmt import to_ms
 
 LIST_TYPES = ("black", "grey", "white")
@@ -100,19 +101,28 @@ def normalise_entry(raw: dict[str, Any], *, hasher: Hasher, where: str = "") -> 
     }
 
 
+def _stand_in(kind: str, value: str) -> str:
+    """`value` unless it is a placeholder events carry dropped (garbage.py): an entry on it could
+    never match, so it is refused rather than stored to give a false sense of cover."""
+    if is_garbage(kind, value):
+        raise ValueError(f"{value[:3]}… is a placeholder value (events drop it before matching): an entry on it "
+                         "would never match")
+    return value
+
+
 def _stored_value(entity: str, value: str, hasher: Hasher) -> str:
     kind = _KINDS[entity]
     if kind == "phone":
-        return hasher("phone", normalise_phone(value))
+        return hasher("phone", _stand_in("phone", normalise_phone(value)))
     if kind == "id_number":
         value = keyed(value).upper()
         if not id_number_valid(value):
             raise ValueError("not a valid 18-character resident ID")
-        return hasher("id_number", value)
+        return hasher("id_number", _stand_in("id_number", value))
     if kind == "card":
-        return hasher("card", card_number(value))
+        return hasher("card", _stand_in("card", card_number(value)))
     if kind == "email":
-        return hasher("email", keyed(value).lower())
+        return hasher("email", _stand_in("email", keyed(value).lower()))
     if entity == "ip":
         return str(ipaddress.ip_address(keyed(value)))
     return value
