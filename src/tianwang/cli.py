@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def main() -> None:
     """tianwang: real-time anti-fraud decisions for consumer-credit lenders."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.umask(0o077)  # the records, checkpoints and keys hold personal data: this user's alone
 
 
 @main.command()

@@ -115,3 +115,21 @@ def test_a_short_configured_api_key_stops_the_start_and_a_configured_one_is_neve
     ok = CliRunner().invoke(main, ["lists", "import", str(csv)], env=_env(tmp_path, TIANWANG_API_KEY=key))
     assert ok.exit_code == 0 and "imported 1 entries" in ok.output, ok.output
     assert key not in ok.output
+
+
+def test_the_data_folder_and_its_records_are_the_users_alone(tmp_path):
+    """Issue 16, item 16 (in part): a new data folder is 0700, the records in it 0600."""
+    import stat
+
+    env = _env(tmp_path)
+    csv = tmp_path / "lists.csv"
+    csv.write_text("list_type,entity,value,reason\nblack,device,dev-1,seen in a ring\n")
+    r = subprocess.run([str(BIN), "lists", "import", str(csv)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in data.glob("tianwang.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for key in ("pii.key", "console.key"):
+        if (data / key).exists():
+            assert stat.S_IMODE((data / key).stat().st_mode) == 0o600

@@ -65,9 +65,10 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     default "event" in a backtest, "wall" otherwise."""
     settings.check(scratch=scratch)
     shared = bool(settings.state) and not scratch
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = make_engine(settings.db, settings.data_dir)
     migrate(db)
+    _private(settings.data_dir)
     hasher = Hasher(keys.pii_key(settings))
     live = Live(db=db, state=RedisState(settings.state) if shared else MemoryState(),
                 poison=frozenset(poison_hashes(hasher)), device_key=keys.device_key(settings),
@@ -98,6 +99,16 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     if background:
         p.workers.start(deliver=deliver)
     return p
+
+
+def _private(folder) -> None:
+    """The embedded records (SQLite and its journal) readable by this user alone: they hold the
+    personal data's keyed hashes and masks, which the PII key beside them would reverse."""
+    for path in folder.glob("tianwang.db*"):
+        try:
+            path.chmod(0o600)
+        except OSError:  # not ours to change: say nothing, the operator chose it
+            pass
 
 
 def _restore(p: Platform) -> None:
