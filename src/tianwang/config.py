@@ -39,6 +39,7 @@ class Settings:
     intervention_provider: str = _setting("off", "Who carries out interventions (calls, SMS, pop-ups): off (tasks wait; results can still be posted to POST /v1/interventions/{id}/result), webhook (posted to the tenant's webhook) or simulated (outcomes made up: the demo's; never in production).")
     webhook_attempts: int = _setting(12, "Attempts to deliver one notification before it is marked dead.")
     webhook_timeout_s: float = _setting(5.0, "Seconds to wait for a tenant's webhook to answer one delivery.")
+    cookie_secure: bool = _setting(False, "Mark the console's session cookie Secure even when this server sees plain HTTP (set it behind a TLS-terminating proxy or load balancer).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -81,6 +82,11 @@ def _convert(kind: Any, raw: str, name: str) -> Any:
     try:
         if "Path" in kind:
             return Path(raw)
+        if kind.startswith("bool"):
+            word = raw.strip().lower()
+            if word not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(word)
+            return word in ("true", "1", "yes", "on")
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float"):

@@ -6,6 +6,8 @@ Every change is audited with the person's name. Routes of the case work live in 
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -14,7 +16,7 @@ from tianwang.api.deps import json_body, platform
 from tianwang.api.errors import ApiError
 from tianwang.api.params import choice, command, int_param
 from tianwang.api.reply import reply
-from tianwang.console.auth import (COOKIE, ROLES, SESSION_S, User, current_user, hash_password, make_session,
+from tianwang.console.auth import (COOKIE, ROLES, SESSION_S, SPRAY, User, current_user, hash_password, make_session,
                                    password_problem, require, verify_password)
 from tianwang.store import audit as audit_repo
 from tianwang.store import users as user_repo
@@ -37,10 +39,13 @@ def _audit(rt, user: User | None, action: str, target: str, detail: dict, *, ten
 async def signin(request: Request) -> Response:
     rt = platform(request)
     fields = command(await json_body(request), required={"tenant": 64, "username": 64, "password": 256}, optional={})
-    key = (fields["tenant"], fields["username"])
+    client = request.client.host if request.client else "?"
+    key = (fields["tenant"], fields["username"], client)  # a user from this client: no lock-out from elsewhere
+    spray = ("*", client)  # this client, whatever names it tries
+    throttle = request.app.state.signin_throttle
 
     def check() -> dict | None:
-        if request.app.state.signin_throttle.locked(key):
+        if throttle.locked(key) or throttle.locked(spray, SPRAY):
             return None
         with rt.db.connect() as conn:
             row = user_repo.get_user(conn, tenant=key[0], username=key[1])
@@ -53,20 +58,26 @@ async def signin(request: Request) -> Response:
     if row is None:
         raise ApiError(429, "locked", "too many failed sign-ins: wait five minutes")
     if not row:
-        request.app.state.signin_throttle.failed(key)
-        await run_in_threadpool(_audit, rt, None, "console.signin_failed", f"user:{key[1]}", {}, tenant=key[0])
+        throttle.failed(key)
+        throttle.failed(spray)
+        if rt.tenants.by_id(key[0]) is not None:  # no audit rows for made-up tenants
+            await run_in_threadpool(_audit, rt, None, "console.signin_failed", f"user:{key[1]}", {}, tenant=key[0])
         raise ApiError(401, "unauthenticated", "wrong tenant, user name or password")
-    request.app.state.signin_throttle.passed(key)
+    throttle.passed(key)
     cookie, user = make_session(rt.console_key, tenant=row["tenant"], username=row["username"], role=row["role"])
     await run_in_threadpool(_audit, rt, user, "console.signin", f"user:{user.username}", {"role": user.role})
     response = reply({"tenant": user.tenant, "username": user.username, "role": user.role, "csrf": user.csrf})
     response.set_cookie(COOKIE, cookie, max_age=SESSION_S, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=rt.settings.cookie_secure or request.url.scheme == "https", path="/")
     return response
 
 
-@router.post("/signout", summary="Sign out (the session cookie is cleared)")
-def signout(user: User = Depends(current_user)) -> Response:
+@router.post("/signout", summary="Sign out: every session of the user ends, on the server, and the cookie is cleared")
+def signout(request: Request, user: User = Depends(current_user)) -> Response:
+    rt = platform(request)
+    with rt.db.begin() as conn:
+        user_repo.set_user(conn, tenant=user.tenant, username=user.username, sessions_after=int(time.time() * 1000))
+    _audit(rt, user, "console.signout", f"user:{user.username}", {})
     response = reply({"signed_out": True})
     response.delete_cookie(COOKIE, path="/")
     return response

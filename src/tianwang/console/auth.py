@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 COOKIE = "tw_session"
 SESSION_S = 8 * 3600
 FAILURES, LOCK_S = 5, 300
+SPRAY = 20  # failed sign-ins of one client, whatever the user names, before it waits LOCK_S
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -94,8 +95,9 @@ def _unb64(text: str) -> bytes:
 
 def make_session(key: bytes, *, tenant: str, username: str, role: str, now: float | None = None) -> tuple[str, User]:
     csrf = secrets.token_urlsafe(24)
-    body = _b64(orjson.dumps({"t": tenant, "u": username, "r": role, "x": int((time.time() if now is None else now) + SESSION_S),
-                              "c": csrf}))
+    at = time.time() if now is None else now
+    body = _b64(orjson.dumps({"t": tenant, "u": username, "r": role, "x": int(at + SESSION_S), "c": csrf,
+                              "i": int(at * 1000)}))
     mac = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
     return f"{body}.{mac}", User(tenant, username, role, csrf)
 
@@ -118,24 +120,29 @@ def read_session(key: bytes, cookie: str | None, *, now: float | None = None) ->
 
 
 class Throttle:
-    """Failed sign-ins per (tenant, user): after FAILURES within LOCK_S, refused until LOCK_S passes."""
+    """Failed sign-ins per key: after FAILURES within LOCK_S, refused until LOCK_S passes. The
+    console keys it by (tenant, user, client), so nobody locks out a named user from elsewhere,
+    and by client alone (SPRAY failures, any user names), so one client cannot spray names."""
 
     def __init__(self) -> None:
         self._failures: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
 
-    def locked(self, key: tuple[str, str]) -> bool:
+    def locked(self, key: tuple[str, ...], limit: int = FAILURES) -> bool:
         now = time.monotonic()
         with self._lock:
             recent = [t for t in self._failures.get(key, []) if now - t < LOCK_S]
-            self._failures[key] = recent
-            return len(recent) >= FAILURES
+            if recent:
+                self._failures[key] = recent
+            else:
+                self._failures.pop(key, None)  # a quiet key is forgotten: the map does not grow with names
+            return len(recent) >= limit
 
-    def failed(self, key: tuple[str, str]) -> None:
+    def failed(self, key: tuple[str, ...]) -> None:
         with self._lock:
             self._failures.setdefault(key, []).append(time.monotonic())
 
-    def passed(self, key: tuple[str, str]) -> None:
+    def passed(self, key: tuple[str, ...]) -> None:
         with self._lock:
             self._failures.pop(key, None)
 
@@ -153,6 +160,8 @@ def current_user(request: Request) -> User:
         row = user_repo.get_user(conn, tenant=claims["t"], username=claims["u"])
     if row is None or row["disabled"] or row["role"] != claims["r"]:
         raise ApiError(401, "unauthenticated", "the session is no longer valid: sign in again")
+    if row.get("sessions_after") is not None and claims.get("i", 0) <= row["sessions_after"]:
+        raise ApiError(401, "unauthenticated", "signed out: sign in again")
     user = User(claims["t"], claims["u"], claims["r"], claims["c"])
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")

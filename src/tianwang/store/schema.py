@@ -297,6 +297,8 @@ users = Table(
     Column("role", String(16), nullable=False),  # analyst | investigator | admin
     Column("disabled", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    # epoch ms: a session issued at or before it was signed out (server-side sign-out)
+    Column("sessions_after", BigInteger, nullable=True),
     UniqueConstraint("tenant", "username", name="uq_users_tenant_username"),
 )
 
