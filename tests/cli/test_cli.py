@@ -133,3 +133,33 @@ def test_the_data_folder_and_its_records_are_the_users_alone(tmp_path):
     for key in ("pii.key", "console.key"):
         if (data / key).exists():
             assert stat.S_IMODE((data / key).stat().st_mode) == 0o600
+
+
+def test_a_second_process_on_a_live_data_folder_is_refused_and_says_who_holds_it(tmp_path):
+    """Issue 16, item 17: a replay or a list import beside a running server would store over it."""
+    port = free_port()
+    env = _env(tmp_path)
+    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    csv = tmp_path / "lists.csv"
+    csv.write_text("list_type,entity,value,reason\nblack,device,dev-1,seen in a ring\n")
+    log = tmp_path / "events.jsonl"
+    log.write_text(json.dumps(sample_day(customers=1)[0]) + "\n")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for args in (["lists", "import", str(csv)], ["replay", str(log)]):
+            r = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=120)
+            out = r.stdout + r.stderr
+            assert r.returncode != 0, out
+            assert "in use by tianwang process" in out and str(proc.pid) in out, out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    r = subprocess.run([str(BIN), "lists", "import", str(csv)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "imported 1 entries" in r.stdout + r.stderr, r.stdout + r.stderr

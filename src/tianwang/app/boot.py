@@ -66,6 +66,18 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
     settings.check(scratch=scratch)
     shared = bool(settings.state) and not scratch
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder_lock = None if shared or scratch else keys.lock_folder(settings.data_dir)
+    try:
+        return _build(settings, folder_lock, background=background, scratch=scratch, deliver=deliver, clock=clock)
+    except BaseException:  # nothing came up: the folder is free again
+        if folder_lock is not None:
+            folder_lock.close()
+        raise
+
+
+def _build(settings: Settings, folder_lock, *, background: bool, scratch: bool, deliver: bool,
+           clock: str | None) -> Platform:
+    shared = bool(settings.state) and not scratch
     db = make_engine(settings.db, settings.data_dir)
     migrate(db)
     _private(settings.data_dir)
@@ -83,6 +95,7 @@ def open(settings: Settings, *, background: bool = True, scratch: bool = False, 
                  ledger=Ledger(live, scratch=scratch), console_key=keys.console_key(settings),
                  customer_key=keys.customer_key(settings),
                  scratch=scratch)
+    p.folder_lock = folder_lock
     p.demo_key = ensure_demo(db=db, api_key=settings.api_key)
     p.tenants.reload()
     p.policies.reload()

@@ -7,10 +7,37 @@ Embedded, each is a file made in the data folder on first start (mode 0600).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import secrets
+from pathlib import Path
+from typing import IO
 
 from tianwang.config import Settings
+from tianwang.errors import SettingError
+
+
+def lock_folder(folder: Path) -> IO:
+    """Hold the embedded data folder for this process alone (released when it closes or dies).
+
+    Two processes on one folder each keep their own windows, networks and ids in memory and
+    store over each other: a replay beside a running server counted one application where the
+    log held three. So the second one is refused, saying who holds it."""
+    handle = open(folder / "tianwang.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise SettingError("TIANWANG_DATA_DIR", f"{folder} is in use by {holder}: send changes through its API "
+                           "(POST /v1/lists, POST /v1/events …) or stop it first; one process per data folder") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"tianwang process {os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def pii_key(settings: Settings) -> bytes:

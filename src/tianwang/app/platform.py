@@ -44,6 +44,7 @@ class Platform:
     console_key: bytes = b""
     customer_key: bytes = b""  # signs the customer tokens a beacon speaks for a customer with
     demo_key: str | None = None  # the demo tenant's API key, when it was made by this start
+    folder_lock: Any = None  # the embedded data folder, held for this process alone (app/keys.py)
     scratch: bool = False  # a backtest: nothing stored, no checkpoint
     log: logging.Logger = field(default=log)
 
@@ -72,5 +73,8 @@ class Platform:
         if self.workers is not None:
             self.workers.join()
         self.db.dispose()
+        if self.folder_lock is not None:
+            self.folder_lock.close()  # the lock goes with the file
+            self.folder_lock = None
         if not self.scratch:
             log.info("stopped: every accepted event stored (last seq %d)", self.ledger.last_seq)
