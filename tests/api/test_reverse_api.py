@@ -125,6 +125,9 @@ def test_an_investigator_marking_a_ring_fraud_rejects_every_held_event(api, runt
     assert a5["outcome"] == "reject" and "RING_CONFIRMED_FRAUD" in [r["code"] for r in a5["reasons"]], a5
 
     # The disposition is a record: a restart (no checkpoint: rebuilt from the log) keeps the marks.
+    # The first process is taken as crashed: what it held of the data folder goes with it.
+    runtime.folder_lock.close()
+    runtime.folder_lock = None
     again = open_runtime(tmp_path / "data", None if db_url.startswith("sqlite") else db_url)
     try:
         assert again.live.networks["demo"].measures("c1")["ring_fraud_share"] > 0
