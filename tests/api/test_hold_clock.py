@@ -63,11 +63,17 @@ def test_an_event_dated_2099_does_not_disable_delays(api, runtime):
     assert book.clock <= now_ms()
 
 
-def test_a_delay_still_ends_when_the_wall_clock_passes_its_end(api, runtime, monkeypatch):
-    delayed_drawdown(api, "dd-3", "c-dd3")
+def test_a_delay_waiting_for_a_callback_goes_to_a_person_when_it_ends_without_one(api, runtime, monkeypatch):
+    """Issue 16, item 2: with interventions off nobody calls; the payout must not go by itself."""
+    delayed_drawdown(api, "dd-3", "c-dd3")  # its rule names a manual call: it waits for the call's result
     later = time.time() + 25 * 3600  # the server's own clock a day and an hour on
     monkeypatch.setattr(time, "time", lambda: later)
     api.post("/v1/events", json={"event_id": "next-2", "scene": "login", "occurred_at": iso(int(later * 1000)),
                                  "customer_id": "c-other"})
-    assert hold_of(api, "dd-3")["status"] == "released"
-    assert [n["data"]["event_id"] for n in released_notifications(api)] == ["dd-3"]
+    hold = hold_of(api, "dd-3")
+    assert hold["status"] == "held" and hold["delay_until"] is None, hold  # now a person's to decide
+    assert released_notifications(api) == []
+    items = api.get("/v1/notifications", params={"after": 0}).json()["items"]
+    assert [n["data"]["event_id"] for n in items if n["topic"] == "hold.escalated"] == ["dd-3"]
+    res = api.post("/v1/decisions/dd-3/resolve", json={"outcome": "pass", "actor": "ops.wang"})
+    assert res.status_code == 200 and res.json()["status"] == "released"

@@ -146,15 +146,17 @@ def test_not_fraud_clears_the_marks_and_leaves_held_events_held(api, runtime):
         assert [d["disposition"] for d in rings_repo.dispositions(conn, tenant="demo")] == ["fraud", "not_fraud"]
 
 
-def test_a_delay_ends_by_the_tenants_clock(api, runtime, monkeypatch):
+def test_a_delay_waiting_for_its_call_goes_to_a_person_by_the_tenants_clock(api, runtime, monkeypatch):
+    """The delay names a call (its rule waits for the result, the default): at its end without one
+    it is escalated, not paid out (issue 16, item 2)."""
     honest_delay(api)
     hold = hold_of(api, "h-dd")
     assert hold["status"] == "held" and hold["delay_until"], hold
     # An event of another customer a day later moves the tenant's clock past the delay.
     post(api, apply_event("later", customer="someone", minute=40 + 25 * 60))
     hold = hold_of(api, "h-dd")
-    assert hold["status"] == "released" and hold["outcome"] == "pass" and hold["resolved_by"] == "clock", hold
-    assert ("hold.released", "h-dd") in topics(api)
+    assert hold["status"] == "held" and hold["delay_until"] is None and hold["resolved_by"] is None, hold
+    assert ("hold.escalated", "h-dd") in topics(api) and ("hold.released", "h-dd") not in topics(api)
 
 
 def test_the_sweeper_releases_a_quiet_tenants_delay_as_wall_time_passes(api, runtime, monkeypatch):
@@ -165,8 +167,9 @@ def test_the_sweeper_releases_a_quiet_tenants_delay_as_wall_time_passes(api, run
     assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 0  # not yet
     real = holds_module.time.monotonic
     monkeypatch.setattr(holds_module.time, "monotonic", lambda: real() + 25 * 3600)
-    assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 1
-    assert hold_of(api, "h-dd")["status"] == "released"
+    assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 1  # ended: to a person
+    hold = hold_of(api, "h-dd")
+    assert hold["status"] == "held" and hold["delay_until"] is None
     assert release_due(live=runtime.live, metrics=runtime.metrics, tenant="demo") == 0
 
 

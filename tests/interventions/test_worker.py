@@ -106,11 +106,12 @@ def test_a_denied_call_rejects_the_held_drawdown_notes_the_case_and_walks_a_beha
     assert sum(worker.run_once().values()) == 0
 
 
-def test_a_confirmed_call_leaves_the_hold_and_no_case_means_no_note(runtime, demo):
+def test_a_confirmed_call_releases_the_delay_that_waited_for_it_and_no_case_means_no_note(runtime, demo):
+    """The delay waited for this call's answer (issue 16, item 2): confirmed, the payout goes."""
     held_drawdown(runtime, demo)
     InterventionWorker(runtime.recorder, lambda tenant: Chosen(manual_call="confirmed")).run_once()
     assert tasks(runtime)["manual_call"]["outcome"] == "confirmed"
-    assert hold(runtime)["status"] == "held"
+    assert hold(runtime)["status"] == "released" and hold(runtime)["resolved_by"] == "person:intervention"
     with runtime.db.connect() as conn:
         assert cases_repo.list_cases(conn, tenant="demo") == []
 
@@ -172,10 +173,11 @@ def test_results_for_unknown_tasks_or_twice_are_clear_errors(runtime, demo):
         record_result(runtime.recorder, "demo", call["id"], "confirmed", ["not", "an", "object"], "callcentre")
     done = record_result(runtime.recorder, "demo", call["id"], "confirmed", {"agent": "007"}, "callcentre")
     assert done["task"]["status"] == "done" and done["revised"] is None and done["case_id"] is None
+    assert done["released"] == "h-dd"  # the delay waited for this call
     assert done["feedback_event"] == f"iv-{call['id']}" and done["feedback_outcome"] is not None
     with pytest.raises(Conflict):
         record_result(runtime.recorder, "demo", call["id"], "denied", None, "callcentre")
-    assert hold(runtime)["status"] == "held"  # the second (refused) answer changed nothing
+    assert hold(runtime)["status"] == "released"  # the second (refused) answer changed nothing
 
 
 def test_a_denial_after_the_hold_ended_rejects_nothing(runtime, demo):

@@ -81,3 +81,15 @@ def test_a_chain_of_joins_that_doubles_a_text_is_bounded_and_decides_at_once(tmp
         assert sum(len(v) for v in d["values"].values() if isinstance(v, str)) < 5_000
     finally:
         rt.close()
+
+
+def test_a_rule_that_waits_for_a_call_must_name_one(tmp_path):
+    """`release: result` waits for a call's answer (issue 16, item 2): without a call it could wait for nothing."""
+    folder = tmp_path / "policy"
+    shutil.copytree(DEFAULT, folder)
+    (folder / "strategies" / "zz.yaml").write_text(
+        "strategies:\n  - name: zz_shadow\n    scene: drawdown\n    mode: shadow\n    rules:\n"
+        "      - code: ZZ_WAIT\n        when: \"amount > 0\"\n        outcome: delay\n        delay: 2h\n"
+        "        interventions: [sms]\n        release: result\n        reason: \"waits\"\n")
+    r = CliRunner().invoke(main, ["policy", "validate", str(folder)], env={"TIANWANG_DATA_DIR": str(tmp_path / "d")})
+    assert r.exit_code == 1 and "release" in r.output and "manual_call" in r.output, r.output

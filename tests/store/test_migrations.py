@@ -18,7 +18,7 @@ from tianwang.store.schema import metadata
 TABLES = {"tenants", "events", "decisions", "list_entries", "policy_versions", "audit_log",
           "holds", "outbox", "ring_alerts", "ring_dispositions", "device_sightings",
           "users", "cases", "alerts", "case_notes", "labels", "interventions"}
-HEAD = ["0007"]
+HEAD = ["0008"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

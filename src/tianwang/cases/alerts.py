@@ -60,6 +60,14 @@ def ring_alert(tenant: str, ring_id: str, code: str, reason_text: str, members: 
     return [_raise(alert, ("ring", ring_id), priority)]
 
 
+def hold_alert(tenant: str, event_id: str, customer_id: str, reason: str, ts: int) -> list[Effect]:
+    """The alert of a held event a person must now decide (a delay that ended without the result
+    of its interventions), joining the customer's open case."""
+    alert = {"tenant": tenant, "kind": "hold", "source": event_id, "customer_id": customer_id, "ring_id": None,
+             "score": RING_ALERT_SCORE, "reason": reason[:512], "ts": ts}
+    return [_raise(alert, ("customer", customer_id), RING_ALERT_SCORE)]
+
+
 def _raise(alert: dict[str, Any], subject: tuple[str, str], priority: int) -> Effect:
     kind, subject_id = subject
 

@@ -20,7 +20,10 @@ from tianwang.events import SCENES
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
-RULE_KEYS = {"code", "when", "outcome", "score", "reason", "interventions", "fraud_type", "delay", "description"}
+RULE_KEYS = {"code", "when", "outcome", "score", "reason", "interventions", "fraud_type", "delay", "release",
+             "description"}
+RELEASES = ("result", "delay")  # what ends a delay that names a call: the call's result, or its end
+CALLS = ("ai_call", "manual_call")  # the interventions whose answer a delay can wait for
 STRATEGY_KEYS = {"name", "scene", "mode", "on_error", "timeout_ms", "bands", "rules", "description"}
 BAND_KEYS = {"min_score", "outcome"}
 
@@ -36,6 +39,7 @@ class Rule:
     interventions: tuple[str, ...]
     fraud_type: str | None
     delay_ms: int | None
+    release: str = "delay"  # "result": a delay of this rule waits for its interventions' result
 
     def explain(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The reason as an investigator reads it: code, filled-in text and the values read."""
@@ -89,6 +93,10 @@ class Strategy:
     rules: tuple[Rule, ...]
     needs: frozenset[str] = field(default=frozenset())
 
+    def waits_for_result(self, codes: set[str]) -> bool:
+        """Whether a delay decided by the rules `codes` waits for its interventions' result."""
+        return any(r.release == "result" for r in self.rules if r.code in codes)
+
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Run every rule over the values and apply the decision matrix."""
         fired = [r for r in self.rules if evaluate(r.condition, values)]  # null never fires
@@ -102,12 +110,13 @@ class Strategy:
             interventions.extend(i for i in r.interventions if i not in interventions)
         fired.sort(key=lambda r: (-r.outcome, -r.score, r.code))
         delays = [r.delay_ms for r in fired if r.outcome == Outcome.DELAY and r.delay_ms]
+        delayed = outcome == Outcome.DELAY and bool(delays)
         return {
             "outcome": outcome,
             "score": score,
             "reasons": [r.explain(values) for r in fired],
             "interventions": interventions,
-            "delay_ms": max(delays) if outcome == Outcome.DELAY and delays else None,
+            "delay_ms": max(delays) if delayed else None,
         }
 
 
@@ -201,12 +210,19 @@ def parse_rule(item: Any, where: str, variables: set[str]) -> Rule:
     fraud_type = item.get("fraud_type")
     if fraud_type is not None and fraud_type not in FRAUD_TYPES:
         raise PolicyError(f"{where}.fraud_type", f"one of {', '.join(FRAUD_TYPES)}")
+    calls = any(i in CALLS for i in interventions)
+    release = item.get("release", "result" if calls else "delay")
+    if release == "result" and not calls:
+        raise PolicyError(f"{where}.release", f"result waits for a call's answer: name one of {', '.join(CALLS)}")
+    if release not in RELEASES:
+        raise PolicyError(f"{where}.release", "result (the delay waits for the interventions' answer, then a "
+                                              "person) or delay (it ends with the delay)")
     delay_ms = None
     if "delay" in item:
         delay_ms = parse_duration_ms(item["delay"], f"{where}.delay")
     elif outcome == Outcome.DELAY:
         raise PolicyError(f"{where}.delay", "a rule with outcome delay says how long, e.g. delay: 24h")
-    return Rule(code, condition, outcome, score, reason, names, tuple(interventions), fraud_type, delay_ms)
+    return Rule(code, condition, outcome, score, reason, names, tuple(interventions), fraud_type, delay_ms, release)
 
 
 def _outcome(value: Any, where: str) -> Outcome:

@@ -39,14 +39,16 @@ class Hold:
     outcome: str
     ts: int
     until: int | None  # event time (ms) a delay ends; None: waits for a person
+    waits: bool = False  # the delay waits for its interventions' result: at its end, a person, not the clock
 
     def row(self, tenant: str) -> dict[str, Any]:
         return {"tenant": tenant, "event_id": self.event_id, "customer_id": self.customer_id, "scene": self.scene,
-                "outcome": self.outcome, "ts": self.ts, "until_ts": self.until}
+                "outcome": self.outcome, "ts": self.ts, "until_ts": self.until, "waits": int(self.waits)}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Hold":
-        return cls(row["event_id"], row["customer_id"], row["scene"], row["outcome"], row["ts"], row["until_ts"])
+        return cls(row["event_id"], row["customer_id"], row["scene"], row["outcome"], row["ts"], row["until_ts"],
+                   bool(row.get("waits")))
 
 
 class HoldBook:
@@ -75,7 +77,8 @@ class HoldBook:
 
     def add(self, hold: Hold) -> None:
         if self.journal is not None:
-            self.journal("hold.add", hold.event_id, hold.customer_id, hold.scene, hold.outcome, hold.ts, hold.until)
+            self.journal("hold.add", hold.event_id, hold.customer_id, hold.scene, hold.outcome, hold.ts, hold.until,
+                         hold.waits)
         self.by_event[hold.event_id] = hold
         self.by_customer.setdefault(hold.customer_id, {})[hold.event_id] = hold
         if hold.until is not None:

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from tianwang.errors import Conflict, NotFound
 from tianwang.holds.book import HELD_OUTCOMES, HELD_SCENES, Hold
-from tianwang.holds.effects import released, revise
+from tianwang.cases.alerts import hold_alert
+from tianwang.holds.effects import about, released, revise
 from tianwang.holds.reverse import ring_triggers
 from tianwang.store import holds as holds_repo
+from tianwang.store import outbox as outbox_repo
 from tianwang.store.writer import Effect
-from tianwang.timefmt import to_ms
+from tianwang.timefmt import iso, to_ms
 
 if TYPE_CHECKING:
     from tianwang.live.memory import Live
@@ -37,16 +39,47 @@ def on_decision(*, live: Live, metrics: Metrics, tenant: str, bundle: Bundle, re
     `clock`: whether the event's time moves the tenant's clock (not an anonymous beacon's)."""
     book = live.holds(tenant)
     now = book.tick(record["ts"]) if clock else book.clock
-    effects = [released(metrics, tenant, hold, now, by="clock") for hold in book.ended(now)]
+    effects = ended(live, metrics, tenant, book, now)
     if bundle.triggers and measures is not None and measures.get("ring_id") is not None:
         effects.extend(ring_triggers(live, metrics, tenant, bundle, record, measures, decision, book, now))
     if decision["outcome"] in HELD_OUTCOMES and record["scene"] in HELD_SCENES:
         until = to_ms(datetime.fromisoformat(decision["delay_until"])) if decision["delay_until"] else None
-        hold = Hold(record["event_id"], record["customer_id"], record["scene"], decision["outcome"], record["ts"], until)
+        active = bundle.active.get(record["scene"])
+        waits = until is not None and active is not None and active.waits_for_result(
+            {r["code"] for r in decision["reasons"]})
+        hold = Hold(record["event_id"], record["customer_id"], record["scene"], decision["outcome"], record["ts"], until,
+                    waits)
         book.add(hold)
         row = hold.row(tenant)
         effects.append(lambda conn: holds_repo.add(conn, row))
     return effects
+
+
+def ended(live: Live, metrics: Metrics, tenant: str, book, now: int, done: list[Hold] | None = None) -> list[Effect]:
+    """The delays whose end passed by `now`: released, unless one waits for its interventions' result
+    (a callback nobody made must not pay out): that one is escalated to a person, held with no end."""
+    effects: list[Effect] = []
+    for hold in book.ended(now) if done is None else done:
+        if hold.waits:
+            effects.extend(escalated(metrics, tenant, book, hold, now))
+        else:
+            effects.append(released(metrics, tenant, hold, now, by="clock"))
+    return effects
+
+
+def escalated(metrics: Metrics, tenant: str, book, hold: Hold, now: int) -> list[Effect]:
+    """A waiting delay ended without its interventions' result: a person decides it (the hold, with
+    no end now; a `hold.escalated` notification; an alert in the customer's case)."""
+    metrics.hold_ended("escalated", "clock")
+    book.add(Hold(hold.event_id, hold.customer_id, hold.scene, hold.outcome, hold.ts, None, True))
+    payload = {**about(hold), "escalated_at": iso(now), "reason": "the delay ended without its interventions' result"}
+
+    def effect(conn) -> None:
+        if holds_repo.escalate(conn, tenant=tenant, event_id=hold.event_id):
+            outbox_repo.add(conn, tenant=tenant, topic="hold.escalated", key=f"hold:{hold.event_id}", payload=payload)
+    alert = hold_alert(tenant, hold.event_id, hold.customer_id, "HOLD_NO_RESULT: the delay ended without the "
+                       "callback's result; decide it", now)
+    return [effect, *alert]
 
 
 def release_due(*, live: Live, metrics: Metrics, tenant: str) -> int:
@@ -58,9 +91,10 @@ def release_due(*, live: Live, metrics: Metrics, tenant: str) -> int:
     with live.quiesced():
         book = live.holds(tenant)
         now = book.now()
-        effects = [released(metrics, tenant, hold, now, by="clock") for hold in book.ended(now)]
+        done = book.ended(now)
+        effects = ended(live, metrics, tenant, book, now, done)
         live.commit(tenant, effects)
-    return len(effects)
+    return len(done)
 
 
 def resolve_hold(*, live: Live, metrics: Metrics, tenant: str, event_id: str, outcome: str, actor: str,

@@ -125,10 +125,11 @@ def record_result(rec: Recorder, tenant: str, task_id: int, outcome: str, detail
         audit_repo.append_audit(conn, tenant=tenant, actor=by, action="intervention.result",
                                 target=f"intervention:{task_id}", detail={**about, "case_id": case_id})
     revised = _reject_if_denied(rec, tenant, task, outcome)
+    released = _release_if_confirmed(rec, tenant, task, outcome)
     feedback = _feed_back(rec, tenant, task, outcome)
     with rec.db.connect() as conn:
         now = repo.get(conn, tenant=tenant, id=task_id)
-    return {"task": now, "case_id": case_id, "revised": revised,
+    return {"task": now, "case_id": case_id, "revised": revised, "released": released,
             "feedback_event": feedback["event_id"] if feedback else None,
             "feedback_outcome": feedback["outcome"] if feedback else None}
 
@@ -149,6 +150,24 @@ def _reject_if_denied(rec: Recorder, tenant: str, task: dict[str, Any], outcome:
         log.exception("intervention %s: re-deciding %s failed", task["id"], event_id)
         return None
     return event_id
+
+
+def _release_if_confirmed(rec: Recorder, tenant: str, task: dict[str, Any], outcome: str) -> str | None:
+    """The customer confirmed the event: a delay that waited for this result goes through."""
+    if outcome != "confirmed":
+        return None
+    hold = rec.live.holds(tenant).by_event.get(task["event_id"])
+    if hold is None or not hold.waits:
+        return None
+    note = f"the customer confirmed the event on the {task['kind']} (intervention {task['id']})"
+    try:
+        rec.resolve_hold(tenant, task["event_id"], outcome="pass", actor="intervention", note=note)
+    except (NotFound, Conflict):  # ended meanwhile
+        return None
+    except Exception:
+        log.exception("intervention %s: releasing %s failed", task["id"], task["event_id"])
+        return None
+    return task["event_id"]
 
 
 def _clock(rec: Recorder, tenant: str) -> datetime:

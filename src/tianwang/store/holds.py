@@ -32,6 +32,13 @@ def resolve(conn: Connection, *, tenant: str, event_id: str, status: str, final_
     return result.rowcount == 1
 
 
+def escalate(conn: Connection, *, tenant: str, event_id: str) -> bool:
+    """A waiting delay whose end passed without a result: it now waits for a person (no end)."""
+    result = conn.execute(update(holds).where(holds.c.tenant == tenant, holds.c.event_id == event_id,
+                                              holds.c.status == HELD).values(until_ts=None))
+    return result.rowcount == 1
+
+
 def get(conn: Connection, *, tenant: str, event_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(holds).where(holds.c.tenant == tenant, holds.c.event_id == event_id)).mappings().first()
     return dict(row) if row is not None else None

@@ -202,6 +202,8 @@ holds = Table(
     Column("ts", BigInteger, nullable=False),
     # A delay: the event time (epoch ms) the payout may proceed; None waits for a person.
     Column("until_ts", BigInteger, nullable=True),
+    # 1: the delay waits for its interventions' result; ended without one, it goes to a person
+    Column("waits", Integer, nullable=False, default=0, server_default="0"),
     # held → released (went through) | rejected (refused after all)
     Column("status", String(16), nullable=False),
     Column("final_outcome", String(16), nullable=True),
