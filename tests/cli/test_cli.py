@@ -21,6 +21,16 @@ def _env(tmp_path: Path, **extra) -> dict:
     return {**os.environ, "TIANWANG_DATA_DIR": str(tmp_path / "data"), "TIANWANG_PII_KEY": "k", **extra}
 
 
+def wait_healthy(port: int, deadline: float) -> None:
+    """Until the server on `port` answers /healthz (or the deadline passes)."""
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 def test_serve_starts_prints_the_demo_key_and_decides(tmp_path):
     port = free_port()
     proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=_env(tmp_path),
@@ -34,12 +44,7 @@ def test_serve_starts_prints_the_demo_key_and_decides(tmp_path):
             if "API key" in line:
                 key = line.strip().split()[-1]
         assert key and key.startswith("tw_"), lines
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(port, deadline)
         event = sample_day(customers=1)[2]
         r = httpx.post(f"http://127.0.0.1:{port}/v1/events", json=event, headers={"X-API-Key": key})
         assert r.status_code == 201, r.text
@@ -146,13 +151,7 @@ def test_a_second_process_on_a_live_data_folder_is_refused_and_says_who_holds_it
     log = tmp_path / "events.jsonl"
     log.write_text(json.dumps(sample_day(customers=1)[0]) + "\n")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(port, time.monotonic() + 60)
         for args in (["lists", "import", str(csv)], ["replay", str(log)]):
             r = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=120)
             out = r.stdout + r.stderr
