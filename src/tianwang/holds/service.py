@@ -3,8 +3,10 @@
 - `on_decision` (the walk's step 7, under the lock): the delays that ended by the tenant's
   clock are **released** (`hold.released`); the reverse triggers run on the event's ring
   (holds/reverse.py); a review, verify or delay of a money scene is **held**.
-- `release_due`: the sweeper, once a second, releases the delays that ended for tenants quiet
+- `release_due`: the sweeper, once a second, ends the delays that ended for tenants quiet
   since (the clock moves on at wall speed while a tenant is quiet).
+- A delay whose rule waits for a call's result is not released when it ends: it is escalated
+  to a person (`ended`).
 - `resolve_hold`: a person's answer to a held event (the review done, the step-up check passed
   or failed), or a trusted intervention's result.
 
@@ -17,9 +19,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tianwang.cases.alerts import hold_alert
 from tianwang.errors import Conflict, NotFound
 from tianwang.holds.book import HELD_OUTCOMES, HELD_SCENES, Hold
-from tianwang.cases.alerts import hold_alert
 from tianwang.holds.effects import about, released, revise
 from tianwang.holds.reverse import ring_triggers
 from tianwang.store import holds as holds_repo
@@ -39,7 +41,7 @@ def on_decision(*, live: Live, metrics: Metrics, tenant: str, bundle: Bundle, re
     `clock`: whether the event's time moves the tenant's clock (not an anonymous beacon's)."""
     book = live.holds(tenant)
     now = book.tick(record["ts"]) if clock else book.clock
-    effects = ended(live, metrics, tenant, book, now)
+    effects = ended(metrics, tenant, book, book.ended(now), now)
     if bundle.triggers and measures is not None and measures.get("ring_id") is not None:
         effects.extend(ring_triggers(live, metrics, tenant, bundle, record, measures, decision, book, now))
     if decision["outcome"] in HELD_OUTCOMES and record["scene"] in HELD_SCENES:
@@ -55,11 +57,11 @@ def on_decision(*, live: Live, metrics: Metrics, tenant: str, bundle: Bundle, re
     return effects
 
 
-def ended(live: Live, metrics: Metrics, tenant: str, book, now: int, done: list[Hold] | None = None) -> list[Effect]:
-    """The delays whose end passed by `now`: released, unless one waits for its interventions' result
+def ended(metrics: Metrics, tenant: str, book, holds: list[Hold], now: int) -> list[Effect]:
+    """The delays whose end passed (`book.ended(now)`): released, unless one waits for its call's result
     (a callback nobody made must not pay out): that one is escalated to a person, held with no end."""
     effects: list[Effect] = []
-    for hold in book.ended(now) if done is None else done:
+    for hold in holds:
         if hold.waits:
             effects.extend(escalated(metrics, tenant, book, hold, now))
         else:
@@ -92,7 +94,7 @@ def release_due(*, live: Live, metrics: Metrics, tenant: str) -> int:
         book = live.holds(tenant)
         now = book.now()
         done = book.ended(now)
-        effects = ended(live, metrics, tenant, book, now, done)
+        effects = ended(metrics, tenant, book, done, now)
         live.commit(tenant, effects)
     return len(done)
 
