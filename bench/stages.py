@@ -61,7 +61,7 @@ def main() -> None:
         t.append(time.perf_counter())
         values, error = W.compute_variables(rt, DEMO, bundle, record, measures)
         t.append(time.perf_counter())
-        decision = W.decide(bundle, version, record, values, error, t[3])
+        decision = W.decide(rt, DEMO, bundle, version, record, values, error, t[3], measures)
         t.append(time.perf_counter())
         effects = W.outbox(rt, DEMO, bundle, record, measures, decision)
         t.append(time.perf_counter())
